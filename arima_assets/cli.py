@@ -1,0 +1,79 @@
+"""Command line: `arima-assets run ...` runs the pipeline and prints the summary; `arima-assets config`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="arima-assets", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="ingest, retrain stale models, forecast; print the retraining report")
+    run.add_argument("--output-dir", help="folder for the Dagster instance, models and MLflow store")
+    run.add_argument(
+        "--isbn", action="append", dest="isbns", help="an ISBN to model (repeatable; default: all)"
+    )
+    run.add_argument(
+        "--env", dest="environment", help="development | testing | production (default DEPLOYMENT_ENV)"
+    )
+    run.add_argument("--sales-path", help="sales file or folder (default: the shipped synthetic sample)")
+    run.add_argument("--n-trials", type=int, help="Optuna trials per model")
+    run.add_argument(
+        "--force-retrain", action="store_true", default=None, help="retrain every selected model"
+    )
+    run.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    show = sub.add_parser("config", help="print the effective configuration")
+    show.add_argument("--env", dest="environment")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `arima-assets` console script."""
+    args = _parser().parse_args(argv)
+    from arima_assets.config import get_arima_config
+
+    try:
+        if args.command == "config":
+            print(json.dumps(get_arima_config(args.environment).as_dict(), indent=2))
+            return 0
+        from arima_assets.pipeline import book_sales_arima_modeling_pipeline
+
+        config = get_arima_config(
+            args.environment,
+            sales_path=args.sales_path,
+            n_trials=args.n_trials,
+            force_retrain=args.force_retrain,
+        )
+        report = book_sales_arima_modeling_pipeline(args.output_dir, args.isbns, config)
+    except ValueError as exc:
+        print(f"arima-assets: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        keys = [
+            "total_books",
+            "successful_models",
+            "reused_models",
+            "newly_trained_models",
+            "failed_models",
+            "reuse_rate",
+        ]
+        for key in keys:
+            print(f"{key:>22}: {report[key]}")
+        stats = report["retraining_stats"]
+        print(f"{'triggers':>22}: {stats['triggers']}")
+        print(f"{'fit seconds spent':>22}: {stats['fit_seconds_spent']}")
+        print(f"{'fit seconds saved':>22}: {stats['fit_seconds_saved']}")
+        for isbn, decision in report["decisions"].items():
+            detail = decision["error"] or "; ".join(decision["reasons"])
+            print(f"  {isbn}  {decision['status']:<8} {detail}")
+    return 1 if report["failed_models"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

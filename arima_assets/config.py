@@ -1,0 +1,214 @@
+"""Typed configuration: presets per deployment, overridden by environment variables and explicit arguments.
+
+Precedence, highest first: explicit argument to :func:`get_arima_config` > environment variable
+(``ARIMA_<FIELD>``) > preset of the environment (``DEPLOYMENT_ENV``) > field default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from arima_assets.environment import ENVIRONMENTS, get_environment, state_dir
+
+__all__ = ["ArimaConfig", "PRESETS", "ENV_VARS", "get_arima_config", "config_table"]
+
+
+class ArimaConfig(dg.ConfigurableResource):
+    """Settings for tuning, retraining triggers, forecasting and storage (a Dagster resource)."""
+
+    environment: str = "development"
+    # tuning
+    n_trials: int = 20
+    patience: int = 8
+    min_improvement: float = 0.005
+    time_budget_seconds: float | None = 60.0
+    cv_folds: int = 3
+    max_train_weeks: int = 520
+    search_space: str = "default"
+    seed: int = 42
+    # retraining triggers
+    max_model_age_days: float = 90.0
+    performance_threshold: float = 0.25
+    drift_threshold: float = 1.0
+    min_evidence_weeks: int = 8
+    dm_alpha: float = 0.05
+    force_retrain: bool = False
+    # forecasting
+    forecast_horizon: int = 13
+    holdout_weeks: int = 13
+    # storage
+    sales_path: str = ""
+    state_dir: str = ""
+    mlflow_tracking_uri: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """All settings as a plain dict (for reports and MLflow params)."""
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """How a field is parsed from text and which values are allowed."""
+
+    kind: type
+    allowed: str
+    check: Any  # callable(value) -> bool
+
+
+def _positive(v: float) -> bool:
+    return v > 0
+
+
+def _non_negative(v: float) -> bool:
+    return v >= 0
+
+
+_RULES: dict[str, _Rule] = {
+    "n_trials": _Rule(int, "an integer >= 1", lambda v: v >= 1),
+    "patience": _Rule(int, "an integer >= 1", lambda v: v >= 1),
+    "min_improvement": _Rule(float, "a number >= 0", _non_negative),
+    "time_budget_seconds": _Rule(
+        float, "a number > 0, or 'none' for no budget", lambda v: v is None or v > 0
+    ),
+    "cv_folds": _Rule(int, "an integer >= 1", lambda v: v >= 1),
+    "max_train_weeks": _Rule(int, "an integer >= 104", lambda v: v >= 104),
+    "search_space": _Rule(
+        str, "one of: default, fast, seasonal", lambda v: v in ("default", "fast", "seasonal")
+    ),
+    "seed": _Rule(int, "an integer >= 0", _non_negative),
+    "max_model_age_days": _Rule(float, "a number of days > 0", _positive),
+    "performance_threshold": _Rule(float, "a relative number > 0 (0.25 = 25 % worse)", _positive),
+    "drift_threshold": _Rule(float, "a number > 0", _positive),
+    "min_evidence_weeks": _Rule(int, "an integer >= 1", lambda v: v >= 1),
+    "dm_alpha": _Rule(float, "a number strictly between 0 and 1", lambda v: 0 < v < 1),
+    "force_retrain": _Rule(bool, "true/false, 1/0, yes/no, on/off", lambda v: isinstance(v, bool)),
+    "forecast_horizon": _Rule(int, "an integer between 1 and 104", lambda v: 1 <= v <= 104),
+    "holdout_weeks": _Rule(int, "an integer between 1 and 104", lambda v: 1 <= v <= 104),
+    "sales_path": _Rule(str, "a path to a csv/xlsx file or a folder", lambda v: True),
+    "state_dir": _Rule(str, "a folder path", lambda v: True),
+    "mlflow_tracking_uri": _Rule(str, "an MLflow tracking URI", lambda v: True),
+}
+
+#: Environment variable for each field.
+ENV_VARS: dict[str, str] = {name: f"ARIMA_{name.upper()}" for name in _RULES}
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "development": {
+        "n_trials": 12,
+        "patience": 5,
+        "time_budget_seconds": 20.0,
+        "max_model_age_days": 90.0,
+    },
+    "testing": {
+        "n_trials": 3,
+        "patience": 2,
+        "time_budget_seconds": 10.0,
+        "cv_folds": 2,
+        "max_train_weeks": 260,
+        "search_space": "fast",
+        "max_model_age_days": 30.0,
+    },
+    "production": {
+        "n_trials": 25,
+        "patience": 8,
+        "time_budget_seconds": 60.0,
+        "max_model_age_days": 182.0,
+    },
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _parse(name: str, raw: Any, source: str) -> Any:
+    """Convert `raw` (text from the environment, or a Python value) to the field's type and validate it."""
+    rule = _RULES[name]
+    value: Any = raw
+    try:
+        if isinstance(raw, str):
+            text = raw.strip()
+            if rule.kind is bool:
+                if text.lower() not in _TRUE | _FALSE:
+                    raise ValueError
+                value = text.lower() in _TRUE
+            elif name == "time_budget_seconds" and text.lower() in {"", "none", "off"}:
+                value = None
+            elif rule.kind in (int, float):
+                value = rule.kind(text)
+            else:
+                value = text
+        elif rule.kind is float and isinstance(raw, int) and not isinstance(raw, bool):
+            value = float(raw)
+        elif rule.kind is int and (isinstance(raw, bool) or not isinstance(raw, int)):
+            raise ValueError
+        elif rule.kind is bool and not isinstance(raw, bool):
+            raise ValueError
+        ok = rule.check(value)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{source}={raw!r} is invalid for {name}: expected {rule.allowed}")
+    return value
+
+
+def get_arima_config(environment: str | None = None, **overrides: Any) -> ArimaConfig:
+    """Build the configuration for an environment.
+
+    Args:
+        environment: development, testing or production; default `DEPLOYMENT_ENV`, else development.
+        **overrides: field values that win over environment variables and the preset.
+
+    Raises:
+        ValueError: an unknown field, environment, or an invalid value; the message names the variable
+            (or argument) and what is allowed.
+    """
+    env = get_environment(environment)
+    unknown = sorted(set(overrides) - set(_RULES))
+    if unknown:
+        raise ValueError(f"unknown config field(s) {unknown}; allowed: {', '.join(sorted(_RULES))}")
+    values: dict[str, Any] = {"environment": env}
+    for name in _RULES:
+        if name in overrides and overrides[name] is not None:
+            values[name] = _parse(name, overrides[name], name)
+        elif os.environ.get(ENV_VARS[name]) is not None:
+            values[name] = _parse(name, os.environ[ENV_VARS[name]], ENV_VARS[name])
+        elif name in PRESETS[env]:
+            values[name] = PRESETS[env][name]
+    if not values.get("state_dir"):
+        values["state_dir"] = str(state_dir())
+    if not values.get("sales_path"):
+        from arima_assets.data.sample import SAMPLE_PATH
+
+        values["sales_path"] = str(SAMPLE_PATH)
+    if not values.get("mlflow_tracking_uri"):
+        values["mlflow_tracking_uri"] = _default_tracking_uri(env, Path(values["state_dir"]))
+    return ArimaConfig(**values)
+
+
+def _default_tracking_uri(env: str, folder: Path) -> str:
+    """Development/testing: sqlite under the state folder; production: `MLFLOW_TRACKING_URI` (required)."""
+    if env == "production":
+        uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
+        if not uri:
+            raise ValueError(
+                "production needs MLFLOW_TRACKING_URI (or ARIMA_MLFLOW_TRACKING_URI) set to the MLflow server"
+            )
+        return uri
+    return f"sqlite:///{folder / 'mlflow' / 'mlflow.db'}"
+
+
+def config_table(presets: Mapping[str, Mapping[str, Any]] = PRESETS) -> str:
+    """Markdown table of every field: environment variable, default and preset values (for the README)."""
+    defaults = {name: field.default for name, field in ArimaConfig.model_fields.items()}
+    head = "| field | environment variable | allowed | " + " | ".join(ENVIRONMENTS) + " |"
+    rows = [head, "|" + "---|" * (3 + len(ENVIRONMENTS))]
+    for name, rule in _RULES.items():
+        cells = [str(presets[env].get(name, defaults[name])) or "(derived)" for env in ENVIRONMENTS]
+        rows.append(f"| {name} | `{ENV_VARS[name]}` | {rule.allowed} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)

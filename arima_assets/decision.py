@@ -1,0 +1,266 @@
+"""The one retraining decision engine: keep the champion or train, with the reasons.
+
+Every place that decides calls this module: the age automation condition, the asset checks, the model asset body
+and the retraining report, so they always agree. Pure Python over the forecasting core: no Dagster, no MLflow.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+import pandas as pd
+
+from arima_assets.forecasting import ArimaModel, assess_drift, assess_performance
+
+__all__ = [
+    "Trigger",
+    "TriggerResult",
+    "Decision",
+    "ModelRecord",
+    "DecisionSettings",
+    "age_trigger",
+    "age_verdict",
+    "forced_verdict",
+    "drift_trigger",
+    "performance_trigger",
+    "evaluate_triggers",
+    "decide",
+]
+
+
+class Trigger(StrEnum):
+    """Why a model may need training."""
+
+    MISSING = "missing"
+    INVALID = "invalid_model"
+    FORCED = "forced"
+    AGE = "age"
+    DRIFT = "drift"
+    PERFORMANCE = "performance"
+
+
+class DecisionSettings(Protocol):
+    """The settings the engine reads (ArimaConfig satisfies it)."""
+
+    max_model_age_days: float
+    drift_threshold: float
+    performance_threshold: float
+    min_evidence_weeks: int
+    forecast_horizon: int
+    force_retrain: bool
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """What the model store keeps about an ISBN's champion (JSON-serialisable through to_dict/from_dict).
+
+    `age_clock_start` is when the champion was trained, or last confirmed by a retraining attempt that kept it.
+    """
+
+    isbn: str
+    model: dict[str, Any]
+    spec_label: str
+    trained_at: datetime
+    age_clock_start: datetime
+    data_start: str
+    data_end: str
+    data_version: str
+    cv_mase: float
+    holdout_mase: float
+    holdout_errors: list[float] = field(default_factory=list)
+    trials_run: int = 0
+    fit_seconds: float = 0.0
+    used_fallback: bool = False
+    mlflow: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form (datetimes as ISO strings)."""
+        out = asdict(self)
+        out["trained_at"] = self.trained_at.isoformat()
+        out["age_clock_start"] = self.age_clock_start.isoformat()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelRecord:
+        """Inverse of to_dict."""
+        values = dict(data)
+        values["trained_at"] = datetime.fromisoformat(values["trained_at"])
+        values["age_clock_start"] = datetime.fromisoformat(values["age_clock_start"])
+        return cls(**values)
+
+    def load_model(self) -> ArimaModel:
+        """Rebuild the champion from its parameters (filtering, no fit)."""
+        return ArimaModel.from_dict(self.model)
+
+
+@dataclass(frozen=True)
+class TriggerResult:
+    """One trigger's verdict with the observed value and its threshold side by side."""
+
+    trigger: Trigger
+    fired: bool
+    reason: str
+    observed: float | None = None
+    threshold: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {
+            "trigger": str(self.trigger),
+            "fired": self.fired,
+            "reason": self.reason,
+            "observed": _finite_or_none(self.observed),
+            "threshold": _finite_or_none(self.threshold),
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Train or reuse, and every trigger's verdict that led there."""
+
+    action: str  # "train" | "reuse"
+    triggers: tuple[TriggerResult, ...]
+
+    @property
+    def retrain(self) -> bool:
+        """True when a new model must be trained."""
+        return self.action == "train"
+
+    @property
+    def fired(self) -> list[Trigger]:
+        """The triggers that fired, in evaluation order."""
+        return [t.trigger for t in self.triggers if t.fired]
+
+    @property
+    def reasons(self) -> list[str]:
+        """Human-readable reasons: the fired triggers', or why the champion is still valid."""
+        fired = [t.reason for t in self.triggers if t.fired]
+        return fired or [t.reason for t in self.triggers]
+
+    def get(self, trigger: Trigger) -> TriggerResult | None:
+        """The result of one trigger, if it was evaluated."""
+        return next((t for t in self.triggers if t.trigger == trigger), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {
+            "action": self.action,
+            "fired": [str(t) for t in self.fired],
+            "reasons": self.reasons,
+            "triggers": [t.to_dict() for t in self.triggers],
+        }
+
+
+def age_trigger(record: ModelRecord, settings: DecisionSettings, now: datetime) -> TriggerResult:
+    """Fires when the champion's age clock is past `max_model_age_days`."""
+    return age_verdict(record.age_clock_start, settings, now)
+
+
+def age_verdict(age_clock_start: datetime, settings: DecisionSettings, now: datetime) -> TriggerResult:
+    """The age trigger from the clock start alone (what the automation condition reads from metadata)."""
+    age = (_utc(now) - _utc(age_clock_start)).total_seconds() / 86400.0
+    limit = settings.max_model_age_days
+    fired = age > limit
+    verb = "exceeds" if fired else "within"
+    return TriggerResult(Trigger.AGE, fired, f"model age {age:.1f} d {verb} limit {limit:g} d", age, limit)
+
+
+def forced_verdict(
+    age_clock_start: datetime | None, settings: DecisionSettings, forced_since: datetime
+) -> TriggerResult:
+    """Under force_retrain, automation retrains each model once: those whose clock started before `forced_since`
+    (the time the definitions were loaded with force on). The model asset itself always trains when forced."""
+    fired = settings.force_retrain and (age_clock_start is None or _utc(age_clock_start) < _utc(forced_since))
+    reason = "force_retrain is on" if fired else "not forced"
+    return TriggerResult(Trigger.FORCED, fired, reason)
+
+
+def drift_trigger(
+    record: ModelRecord, model: ArimaModel, series: pd.Series, settings: DecisionSettings
+) -> TriggerResult:
+    """Fires when the weeks since training drifted from the training window (see forecasting.drift)."""
+    result = assess_drift(
+        model, series, settings.drift_threshold, min_recent_weeks=settings.min_evidence_weeks
+    )
+    return TriggerResult(Trigger.DRIFT, result.drifted, result.reason, result.score, result.threshold)
+
+
+def performance_trigger(
+    record: ModelRecord, model: ArimaModel, series: pd.Series, settings: DecisionSettings
+) -> TriggerResult:
+    """Fires when out-of-sample error since training is worse than the holdout baseline by the threshold."""
+    result = assess_performance(
+        model,
+        series,
+        baseline_mase=record.holdout_mase,
+        threshold=settings.performance_threshold,
+        horizon=settings.forecast_horizon,
+        min_recent_weeks=settings.min_evidence_weeks,
+    )
+    return TriggerResult(
+        Trigger.PERFORMANCE, result.degraded, result.reason, result.ratio, 1 + result.threshold
+    )
+
+
+def evaluate_triggers(
+    record: ModelRecord | None,
+    series: pd.Series | None,
+    settings: DecisionSettings,
+    now: datetime,
+) -> tuple[TriggerResult, ...]:
+    """Evaluate every trigger the evidence allows.
+
+    Without a record only MISSING (and FORCED) can be judged; without a series, the data triggers (drift,
+    performance) are skipped: the age condition uses that form.
+    """
+    results: list[TriggerResult] = []
+    if settings.force_retrain:
+        results.append(TriggerResult(Trigger.FORCED, True, "force_retrain is on"))
+    if record is None:
+        results.append(TriggerResult(Trigger.MISSING, True, "no champion model yet"))
+        return tuple(results)
+    results.append(age_trigger(record, settings, now))
+    if series is None:
+        return tuple(results)
+    try:
+        model = record.load_model()
+    except Exception as exc:  # a stored model that cannot be rebuilt is itself a reason to train
+        results.append(TriggerResult(Trigger.INVALID, True, f"stored model cannot be rebuilt: {exc}"))
+        return tuple(results)
+    results.append(drift_trigger(record, model, series, settings))
+    results.append(performance_trigger(record, model, series, settings))
+    return tuple(results)
+
+
+def decide(
+    record: ModelRecord | None,
+    series: pd.Series | None,
+    settings: DecisionSettings,
+    now: datetime | None = None,
+) -> Decision:
+    """Decide whether to train a new model for one ISBN or keep the champion.
+
+    Args:
+        record: the current champion, or None when there is none.
+        series: the latest weekly series, or None to judge only missing/forced/age.
+        settings: thresholds (an ArimaConfig).
+        now: the evaluation time (default: now, UTC).
+
+    Returns:
+        Decision with action "train" when any trigger fired, else "reuse".
+    """
+    triggers = evaluate_triggers(record, series, settings, now or datetime.now(UTC))
+    action = "train" if any(t.fired for t in triggers) else "reuse"
+    return Decision(action, triggers)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)

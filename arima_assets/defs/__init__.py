@@ -1,0 +1,1 @@
+"""The Dagster layer: assets by role, checks, automation, sensors and resources."""

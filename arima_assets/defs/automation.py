@@ -1,0 +1,157 @@
+"""Automation conditions, composed once and named: what makes each asset partition stale.
+
+- weekly_sales[isbn]: missing, or the sales files were re-ingested.
+- arima_model[isbn]: missing, too old (custom per-partition condition over the decision engine), a failed
+  drift/performance/age check, or forced; never while running, right after being requested, or again after a
+  failed run until new data arrives.
+- sales_forecast[isbn]: missing, or its series or model changed data version (re-filter, no refit).
+- checks: run when the ISBN's series or model changes data version.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+from dagster._core.definitions.declarative_automation.automation_context import AutomationContext
+from dagster._core.event_api import AssetRecordsFilter
+from dagster._core.events import DagsterEventType
+
+from arima_assets.config import ArimaConfig
+from arima_assets.decision import age_verdict, forced_verdict
+
+__all__ = [
+    "AGE_CLOCK_METADATA_KEY",
+    "ModelClockCondition",
+    "partition_refresh_condition",
+    "model_condition",
+    "forecast_condition",
+    "check_condition",
+    "report_condition",
+]
+
+AC = dg.AutomationCondition
+
+#: Metadata key on arima_model materializations: when the champion's age clock started (unix seconds).
+AGE_CLOCK_METADATA_KEY = "age_clock_start_ts"
+
+
+class ModelClockCondition(dg.AutomationCondition):
+    """True for model partitions whose champion is past `max_model_age_days`, or, under force_retrain,
+    whose clock started before the definitions were loaded.
+
+    Reads each partition's latest materialization metadata (`age_clock_start_ts`) and asks the decision
+    engine. Not serializable: evaluate it with a sensor that uses the user code server.
+    """
+
+    def __init__(self, config: ArimaConfig, forced_since: datetime | None = None):
+        self._config = config
+        self._forced_since = forced_since or datetime.now(UTC)
+
+    @property
+    def name(self) -> str:
+        return "model_clock"
+
+    @property
+    def description(self) -> str:
+        return f"model older than {self._config.max_model_age_days:g} days, or forced"
+
+    def evaluate(self, context: AutomationContext) -> dg.AutomationResult:  # type: ignore[override]
+        candidates = context.candidate_subset.expensively_compute_partition_keys()
+        clocks = latest_age_clocks(context.asset_graph_view.instance, context.key, candidates)
+        now = context.evaluation_time
+        stale = {
+            key
+            for key, clock in clocks.items()
+            if age_verdict(clock, self._config, now).fired
+            or forced_verdict(clock, self._config, self._forced_since).fired
+        }
+        true_subset = context.asset_graph_view.get_subset_from_partition_keys(
+            key=context.key, partitions_def=context.partitions_def, partition_keys=stale
+        )
+        return dg.AutomationResult(context=context, true_subset=true_subset)
+
+
+def latest_age_clocks(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: set[str]
+) -> dict[str, datetime]:
+    """Age clock start of each materialized partition, from its latest materialization's metadata."""
+    if not partitions:
+        return {}
+    storage_ids = instance.get_latest_storage_id_by_partition(
+        asset_key, DagsterEventType.ASSET_MATERIALIZATION, partitions
+    )
+    clocks: dict[str, datetime] = {}
+    ids = list(storage_ids.values())
+    for start in range(0, len(ids), 500):
+        batch = ids[start : start + 500]
+        records = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=asset_key, storage_ids=batch), limit=len(batch)
+        ).records
+        for record in records:
+            materialization = record.asset_materialization
+            if materialization is None or materialization.partition is None:
+                continue
+            entry = materialization.metadata.get(AGE_CLOCK_METADATA_KEY)
+            timestamp = entry.value if entry is not None else record.timestamp
+            clocks[materialization.partition] = datetime.fromtimestamp(float(timestamp), tz=UTC)
+    return clocks
+
+
+def _ready() -> dg.AutomationCondition:
+    return (~AC.in_progress() & ~AC.any_deps_in_progress() & ~AC.any_deps_missing()).with_label("ready")
+
+
+def _missing_once() -> dg.AutomationCondition:
+    return (AC.missing() & ~AC.newly_requested()).with_label("missing")
+
+
+def _new_data() -> dg.AutomationCondition:
+    return (
+        AC.any_deps_match(AC.data_version_changed())
+        .since_last_handled()
+        .with_label("dependency data changed")
+    )
+
+
+def _failed_awaiting_data() -> dg.AutomationCondition:
+    return (AC.execution_failed() & ~AC.any_deps_match(AC.data_version_changed())).with_label(
+        "last run failed, no new data since"
+    )
+
+
+def partition_refresh_condition(parent: str) -> dg.AutomationCondition:
+    """For weekly_sales: missing, or `parent` (the ingest) materialized again."""
+    updated = AC.any_deps_updated().since_last_handled().with_label(f"{parent} updated")
+    return ((_missing_once() | updated) & _ready() & ~_failed_awaiting_data()).with_label("series stale")
+
+
+def model_condition(config: ArimaConfig, forced_since: datetime | None = None) -> dg.AutomationCondition:
+    """For arima_model: missing | too old or forced | a failed check, when ready and not after a failure."""
+    triggers = (
+        _missing_once()
+        | ModelClockCondition(config, forced_since)
+        | AC.any_checks_match(AC.check_failed()).with_label("a check failed")
+    )
+    return (triggers & _ready() & ~AC.newly_requested() & ~_failed_awaiting_data()).with_label("model stale")
+
+
+def forecast_condition() -> dg.AutomationCondition:
+    """For sales_forecast: missing, or the series or the model changed."""
+    return ((_missing_once() | _new_data()) & _ready() & ~_failed_awaiting_data()).with_label(
+        "forecast stale"
+    )
+
+
+def check_condition() -> dg.AutomationCondition:
+    """For the model checks: the ISBN's series or model changed data version."""
+    return (_new_data() & ~AC.in_progress() & ~AC.any_deps_in_progress() & ~AC.any_deps_missing()).with_label(
+        "new evidence"
+    )
+
+
+def report_condition() -> dg.AutomationCondition:
+    """For the retraining report: any model partition updated, once nothing is running."""
+    return (
+        AC.any_deps_updated().since_last_handled() & ~AC.in_progress() & ~AC.any_deps_in_progress()
+    ).with_label("models updated")

@@ -1,0 +1,105 @@
+"""The per-ISBN model: decide, train a challenger if stale, keep the better of champion and challenger."""
+
+from __future__ import annotations
+
+import traceback
+
+import dagster as dg
+import pandas as pd
+
+from arima_assets.config import ArimaConfig
+from arima_assets.decision import ModelRecord
+from arima_assets.defs.automation import AGE_CLOCK_METADATA_KEY, model_condition
+from arima_assets.defs.data_assets import series_from_frame
+from arima_assets.defs.partitions import isbn_partitions
+from arima_assets.defs.resources import ModelStoreResource
+from arima_assets.store import Outcome
+from arima_assets.training import ModelStepResult, record_digest, run_model_step
+
+__all__ = ["build_model_asset", "model_metadata"]
+
+
+def model_metadata(step: ModelStepResult) -> dict[str, object]:
+    """Materialization metadata: the champion's spec and errors, the decision and its reasons, the cost."""
+    champion: ModelRecord = step.champion
+    decision = step.decision
+    metadata: dict[str, object] = {
+        "status": step.status,
+        "decision": decision.action,
+        "reasons": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in decision.reasons)),
+        "triggers_fired": ", ".join(str(t) for t in decision.fired) or "none",
+        "spec": champion.spec_label,
+        "cv_mase": champion.cv_mase,
+        "holdout_mase": champion.holdout_mase,
+        "trained_at": champion.trained_at.isoformat(),
+        AGE_CLOCK_METADATA_KEY: dg.MetadataValue.timestamp(champion.age_clock_start.timestamp()),
+        "data_start": champion.data_start,
+        "data_end": champion.data_end,
+        "trials_run": step.tuning.trials_run if step.tuning else 0,
+        "fit_seconds": round(step.fit_seconds, 3),
+        "fit_seconds_saved": round(step.fit_seconds_saved, 3),
+        "used_fallback": champion.used_fallback,
+        "decision_detail": dg.MetadataValue.json(decision.to_dict()),
+    }
+    if step.challenger is not None:
+        metadata["challenger_spec"] = step.challenger.spec_label
+        metadata["challenger_holdout_mase"] = step.challenger.holdout_mase
+        metadata["promotion"] = step.promotion_reason or ""
+    return metadata
+
+
+def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
+    """The `arima_model` asset with the automation condition for this configuration."""
+
+    @dg.asset(
+        name="arima_model",
+        group_name="models",
+        partitions_def=isbn_partitions,
+        kinds={"statsmodels", "optuna"},
+        automation_condition=model_condition(config),
+        ins={"weekly_sales": dg.AssetIn()},
+    )
+    def arima_model(
+        context: dg.AssetExecutionContext,
+        arima_config: ArimaConfig,
+        model_store: ModelStoreResource,
+        weekly_sales: pd.DataFrame,
+    ) -> dg.MaterializeResult:
+        """Tuned ARIMA model of the ISBN (spec + parameters, no pickle). Trains only when the decision engine
+        finds the champion missing, too old, drifted, degraded or forced; a challenger replaces the champion
+        only if it is better on the same out-of-sample weeks (Diebold-Mariano). Otherwise the champion is
+        reused without a fit, and the metadata says why."""
+        isbn = context.partition_key
+        store = model_store.get_store()
+        series = series_from_frame(weekly_sales)
+        try:
+            step = run_model_step(isbn, series, store, arima_config)
+        except Exception as exc:
+            store.put_outcome(
+                Outcome(
+                    isbn=isbn,
+                    status="failed",
+                    decision={},
+                    run_id=context.run_id,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+            )
+            context.log.error(f"model step failed for ISBN {isbn}:\n{traceback.format_exc()}")
+            raise
+        store.put_outcome(
+            Outcome(
+                isbn=isbn,
+                status=step.status,
+                decision=step.decision.to_dict(),
+                run_id=context.run_id,
+                fit_seconds=step.fit_seconds,
+                fit_seconds_saved=step.fit_seconds_saved,
+                promotion=step.promotion_reason,
+            )
+        )
+        return dg.MaterializeResult(
+            metadata=model_metadata(step),
+            data_version=dg.DataVersion(record_digest(step.champion)),
+        )
+
+    return arima_model

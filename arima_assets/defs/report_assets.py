@@ -1,0 +1,45 @@
+"""The retraining report over every ISBN partition."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from arima_assets.config import ArimaConfig
+from arima_assets.defs.automation import report_condition
+from arima_assets.defs.partitions import ISBN_PARTITIONS_NAME
+from arima_assets.defs.resources import ModelStoreResource
+from arima_assets.report import build_report
+
+__all__ = ["retraining_report"]
+
+
+@dg.asset(group_name="reports", deps=["arima_model"], kinds={"json"}, automation_condition=report_condition())
+def retraining_report(
+    context: dg.AssetExecutionContext, arima_config: ArimaConfig, model_store: ModelStoreResource
+) -> dg.MaterializeResult:
+    """Summary of the last model step of every ISBN: trained, reused, failed, reuse rate, triggers fired, fit
+    seconds spent and saved, and each ISBN's decision with its reasons. Also written to
+    `<state_dir>/reports/retraining_report.json`."""
+    isbns = sorted(context.instance.get_dynamic_partitions(ISBN_PARTITIONS_NAME))
+    report = build_report(model_store.get_store().outcomes(isbns), isbns, arima_config.as_dict())
+    path = Path(arima_config.state_dir) / "reports" / "retraining_report.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, default=str))
+    stats = report["retraining_stats"]
+    return dg.MaterializeResult(
+        metadata={
+            "total_books": report["total_books"],
+            "successful_models": report["successful_models"],
+            "reused_models": report["reused_models"],
+            "newly_trained_models": report["newly_trained_models"],
+            "failed_models": report["failed_models"],
+            "reuse_rate": report["reuse_rate"],
+            "fit_seconds_spent": stats["fit_seconds_spent"],
+            "fit_seconds_saved": stats["fit_seconds_saved"],
+            "report": dg.MetadataValue.json(report),
+            "path": dg.MetadataValue.path(str(path)),
+        }
+    )

@@ -1,0 +1,60 @@
+"""Resources: the model store and the table IO manager, chosen from the configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+from upath import UPath
+
+from arima_assets.config import ArimaConfig
+from arima_assets.store import ModelStore
+
+__all__ = ["ModelStoreResource", "ParquetIOManager", "build_resources"]
+
+
+class ModelStoreResource(dg.ConfigurableResource):
+    """Where champion records and training outcomes live (a folder of JSON files)."""
+
+    folder: str
+
+    def get_store(self) -> ModelStore:
+        """The plain-Python store over this folder."""
+        return ModelStore(self.folder)
+
+
+class ParquetIOManager(dg.UPathIOManager):
+    """Stores DataFrames as parquet files, one per asset partition."""
+
+    extension: str = ".parquet"
+
+    def dump_to_path(self, context: dg.OutputContext, obj: pd.DataFrame, path: UPath) -> None:
+        if not isinstance(obj, pd.DataFrame):
+            raise TypeError(
+                f"{context.asset_key.to_user_string()} must return a pandas DataFrame, got {type(obj)}"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        obj.to_parquet(path)
+
+    def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
+        return pd.read_parquet(path)
+
+
+class ParquetIOManagerResource(dg.ConfigurableIOManagerFactory):
+    """Parquet tables under a base folder."""
+
+    base_dir: str
+
+    def create_io_manager(self, context) -> ParquetIOManager:
+        return ParquetIOManager(base_path=UPath(self.base_dir))
+
+
+def build_resources(config: ArimaConfig) -> dict[str, object]:
+    """The resources for a deployment: config, model store, IO manager (MLflow is added by the tracking module)."""
+    state = Path(config.state_dir)
+    return {
+        "arima_config": config,
+        "model_store": ModelStoreResource(folder=str(state / "models")),
+        "io_manager": ParquetIOManagerResource(base_dir=str(state / "tables")),
+    }

@@ -1,0 +1,99 @@
+"""The model store: each ISBN's champion record and the outcome of its last training attempt, as JSON files.
+
+Writes are atomic (temporary file + rename), so a half-finished training never replaces a good champion and a
+reader never sees a partial file. Plain Python: the Dagster layer wraps it as a resource.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from arima_assets.decision import ModelRecord
+
+__all__ = ["ModelStore", "Outcome", "StoreError"]
+
+
+class StoreError(RuntimeError):
+    """A stored file exists but cannot be read."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the last execution of an ISBN's model asset did.
+
+    status: "trained" (challenger promoted or first model), "kept" (challenger lost, champion kept),
+    "reused" (no trigger fired, no fit) or "failed".
+    """
+
+    isbn: str
+    status: str
+    decision: dict[str, Any]
+    run_id: str = ""
+    finished_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    fit_seconds: float = 0.0
+    fit_seconds_saved: float = 0.0
+    error: str | None = None
+    promotion: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return asdict(self)
+
+
+class ModelStore:
+    """Champions and outcomes under one folder: `champions/<isbn>.json`, `outcomes/<isbn>.json`."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+
+    def get_champion(self, isbn: str) -> ModelRecord | None:
+        """The ISBN's champion record, or None when it has none."""
+        data = self._read(self.folder / "champions" / f"{isbn}.json")
+        return None if data is None else ModelRecord.from_dict(data)
+
+    def put_champion(self, record: ModelRecord) -> None:
+        """Replace the ISBN's champion atomically."""
+        self._write(self.folder / "champions" / f"{record.isbn}.json", record.to_dict())
+
+    def get_outcome(self, isbn: str) -> Outcome | None:
+        """The last recorded outcome for the ISBN, or None."""
+        data = self._read(self.folder / "outcomes" / f"{isbn}.json")
+        return None if data is None else Outcome(**data)
+
+    def put_outcome(self, outcome: Outcome) -> None:
+        """Record the outcome of an execution atomically."""
+        self._write(self.folder / "outcomes" / f"{outcome.isbn}.json", outcome.to_dict())
+
+    def outcomes(self, isbns: list[str] | None = None) -> dict[str, Outcome]:
+        """Outcomes by ISBN (all stored ones, or those of `isbns` that exist)."""
+        if isbns is None:
+            isbns = sorted(p.stem for p in (self.folder / "outcomes").glob("*.json"))
+        found = {isbn: self.get_outcome(isbn) for isbn in isbns}
+        return {isbn: outcome for isbn, outcome in found.items() if outcome is not None}
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, Any] | None:
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise StoreError(f"cannot read model store file {path}: {exc}") from exc
+
+    @staticmethod
+    def _write(path: Path, data: dict[str, Any]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                json.dump(data, handle, separators=(",", ":"))
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

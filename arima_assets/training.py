@@ -1,0 +1,175 @@
+"""One ISBN's model step: decide, train a challenger if needed, promote it only if it beats the champion.
+
+Plain Python over the forecasting core, the decision engine and the model store (no Dagster, no MLflow): the
+model asset calls it and adds tracking around it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from arima_assets.config import ArimaConfig
+from arima_assets.decision import Decision, ModelRecord, decide
+from arima_assets.forecasting import (
+    ArimaModel,
+    TuningResult,
+    TuningSettings,
+    challenger_is_better,
+    tune_model,
+)
+from arima_assets.store import ModelStore
+
+__all__ = ["ModelStepResult", "tuning_settings", "series_version", "run_model_step", "comparison_errors"]
+
+
+@dataclass(frozen=True)
+class ModelStepResult:
+    """What one execution of the model step did.
+
+    status: "trained" (challenger promoted, or first model), "kept" (challenger lost: champion kept, age clock
+    restarted), or "reused" (no trigger fired: no fit).
+    """
+
+    status: str
+    decision: Decision
+    champion: ModelRecord
+    challenger: ModelRecord | None
+    tuning: TuningResult | None
+    promotion_reason: str | None
+    fit_seconds: float
+    fit_seconds_saved: float
+
+
+def tuning_settings(config: ArimaConfig) -> TuningSettings:
+    """The core's tuning settings from the project config."""
+    return TuningSettings(
+        n_trials=config.n_trials,
+        patience=config.patience,
+        min_improvement=config.min_improvement,
+        time_budget_s=config.time_budget_seconds,
+        horizon=config.forecast_horizon,
+        holdout_weeks=config.holdout_weeks,
+        cv_folds=config.cv_folds,
+        seed=config.seed,
+        max_train_weeks=config.max_train_weeks,
+        search_space=config.search_space,
+    )
+
+
+def series_version(series: pd.Series) -> str:
+    """Content hash of a weekly series (dates and values): unchanged data gives the same version."""
+    digest = hashlib.sha256()
+    digest.update(
+        np.asarray(series.index.asi8 if isinstance(series.index, pd.DatetimeIndex) else series.index)
+    )
+    digest.update(np.ascontiguousarray(series.to_numpy(dtype="float64")))
+    return digest.hexdigest()[:16]
+
+
+def comparison_errors(model: ArimaModel, series: pd.Series, weeks: int) -> np.ndarray:
+    """One-step-ahead errors of `model`'s kept parameters on the last `weeks` weeks of `series`."""
+    return np.asarray(model.one_step_errors(series), dtype=float)[-weeks:]
+
+
+def _challenger_record(isbn: str, series: pd.Series, result: TuningResult, now: datetime) -> ModelRecord:
+    return ModelRecord(
+        isbn=isbn,
+        model=result.model.to_dict(),
+        spec_label=result.spec.label(),
+        trained_at=now,
+        age_clock_start=now,
+        data_start=str(series.index[0].date()),
+        data_end=str(series.index[-1].date()),
+        data_version=series_version(series),
+        cv_mase=float(result.cv_mase),
+        holdout_mase=float(result.holdout_metrics["mase"]),
+        holdout_errors=[float(e) for e in result.holdout_errors],
+        trials_run=int(result.trials_run),
+        fit_seconds=float(result.fit_seconds),
+        used_fallback=bool(result.used_fallback),
+    )
+
+
+def _promote(
+    champion: ModelRecord | None, result: TuningResult, series: pd.Series, config: ArimaConfig
+) -> tuple[bool, str]:
+    """Decide champion vs challenger on the same out-of-sample window (Diebold-Mariano)."""
+    if champion is None:
+        return True, "no champion yet"
+    try:
+        champion_model = champion.load_model()
+        champion_errors = comparison_errors(champion_model, series, config.holdout_weeks)
+    except Exception as exc:  # an unusable champion cannot defend its place
+        return True, f"champion cannot be evaluated: {exc}"
+    challenger_errors = np.asarray(result.holdout_one_step_errors, dtype=float)
+    if not np.all(np.isfinite(champion_errors)):
+        return True, "champion produced non-finite errors on the comparison window"
+    better, reason = challenger_is_better(champion_errors, challenger_errors, alpha=config.dm_alpha)
+    return better, reason
+
+
+def run_model_step(
+    isbn: str,
+    series: pd.Series,
+    store: ModelStore,
+    config: ArimaConfig,
+    now: datetime | None = None,
+) -> ModelStepResult:
+    """Decide for one ISBN and, if a trigger fired, train and run the champion/challenger comparison.
+
+    The store is written only after a complete, successful step (atomically): a failing training leaves the
+    champion as it was.
+    """
+    now = now or datetime.now(UTC)
+    champion = store.get_champion(isbn)
+    decision = decide(champion, series, config, now)
+    if not decision.retrain:
+        assert champion is not None
+        return ModelStepResult("reused", decision, champion, None, None, None, 0.0, champion.fit_seconds)
+
+    warm = None
+    if champion is not None:
+        try:
+            warm = champion.load_model().spec
+        except Exception:  # the decision already reports an invalid champion; tune from scratch
+            warm = None
+    started = time.perf_counter()
+    result = tune_model(series, tuning_settings(config), warm_start=warm)
+    fit_seconds = time.perf_counter() - started
+    challenger = _challenger_record(isbn, series, result, now)
+    promote, reason = _promote(champion, result, series, config)
+    if promote or champion is None:
+        store.put_champion(challenger)
+        return ModelStepResult("trained", decision, challenger, challenger, result, reason, fit_seconds, 0.0)
+    kept = _confirm_champion(champion, series, now)
+    store.put_champion(kept)
+    return ModelStepResult("kept", decision, kept, challenger, result, reason, fit_seconds, 0.0)
+
+
+def _confirm_champion(champion: ModelRecord, series: pd.Series, now: datetime) -> ModelRecord:
+    """The champion after a retraining attempt that it won: re-anchored on the data it was judged on.
+
+    Its parameters are unchanged; it is re-filtered on the latest series so that drift and performance are next
+    measured on weeks after this attempt, and its age clock restarts: the same evidence does not fire again.
+    """
+    refreshed = champion.load_model().refresh(series)
+    return replace(
+        champion,
+        model=refreshed.to_dict(),
+        age_clock_start=now,
+        data_end=str(series.index[-1].date()),
+        data_version=series_version(series),
+    )
+
+
+def record_digest(record: ModelRecord) -> str:
+    """Stable hash of a champion record's content (its Dagster data version)."""
+    payload = json.dumps(record.to_dict(), sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
