@@ -1,0 +1,164 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from arima_assets.data.isbn import is_valid_isbn13
+from arima_assets.data.nielsen import REQUIRED_COLUMNS, load_sales
+from arima_assets.data.sample import (
+    CATALOGUE,
+    SAMPLE_PATH,
+    append_weeks,
+    drifted_copy,
+    generate_sample,
+    main,
+    sample_csv_text,
+)
+
+ALCHEMIST = "9780722532935"
+CHILDRENS_CLASSIC = "9780241003008"
+OUT_OF_PRINT = "9780995812307"
+TV_ADAPTATION = "9781907734175"
+
+
+@pytest.fixture(scope="module")
+def sample() -> pd.DataFrame:
+    return generate_sample()
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    return load_sales(SAMPLE_PATH)
+
+
+def test_generation_is_deterministic(sample):
+    pd.testing.assert_frame_equal(generate_sample(), sample)
+    assert not generate_sample(seed=1)["Volume"].equals(sample["Volume"])
+
+
+def test_committed_file_is_the_generated_one(sample):
+    assert SAMPLE_PATH.read_bytes() == sample_csv_text(sample).encode("utf-8")
+
+
+def test_main_rewrites_the_same_bytes(tmp_path, capsys):
+    target = tmp_path / "sample.csv"
+    main(["--output", str(target)])
+    assert target.read_bytes() == SAMPLE_PATH.read_bytes()
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_sample_is_small_and_in_nielsen_format(sample):
+    assert SAMPLE_PATH.stat().st_size < 1_000_000
+    assert list(sample.columns) == list(REQUIRED_COLUMNS)
+    assert (sample["Volume"] > 0).all()  # weeks without sales have no row
+    np.testing.assert_allclose(sample["ASP"], (sample["Value"] / sample["Volume"]).round(2), atol=0.006)
+    assert (sample["ASP"] <= sample["RRP"]).all()
+
+
+def test_sample_loads_with_the_promised_content(loaded):
+    isbns = loaded.isbns()
+    assert len(isbns) >= 12
+    assert {ALCHEMIST, CHILDRENS_CLASSIC} <= set(isbns)
+    assert all(is_valid_isbn13(isbn) for isbn in isbns)
+    assert loaded.rejected == []
+    assert loaded.last_week == pd.Timestamp("2024-07-20")
+    for isbn in isbns:
+        series = loaded.weekly_series(isbn)
+        assert len(series) >= 520, isbn
+        assert series.index[-1] == pd.Timestamp("2024-07-20")
+    medians = [loaded.weekly_series(isbn).median() for isbn in isbns]
+    assert min(medians) >= 5 and max(medians) <= 5000
+
+
+def test_sample_behaviours(loaded):
+    # A title that stops selling: zeros for its last year or more.
+    tail = loaded.weekly_series(OUT_OF_PRINT)
+    assert (tail.iloc[-52:] == 0).all() and tail.iloc[:-70].sum() > 0
+    # Structural break ~40 weeks before the end: the level at least doubles.
+    tv = loaded.weekly_series(TV_ADAPTATION)
+    assert tv.iloc[-40:].median() > 2 * tv.iloc[-92:-40].median()
+    # Strong Christmas peaks for the children's classic, milder for the evergreen.
+    for isbn, ratio in ((CHILDRENS_CLASSIC, 3.0), (ALCHEMIST, 1.6)):
+        series = loaded.weekly_series(isbn)
+        december = series[(series.index.month == 12) & (series.index.day >= 10) & (series.index.day <= 24)]
+        assert december.mean() > ratio * series[series.index.month.isin([3, 6, 9])].mean(), isbn
+    # Launch then decay: the first weeks sell far more than a year later.
+    launch = loaded.weekly_series("9781841954127")
+    assert launch.iloc[:4].mean() > 10 * launch.iloc[52:56].mean()
+    # Some title has weeks without a row (zero sales) before its end.
+    assert any((loaded.weekly_series(i).iloc[:-70] == 0).any() for i in loaded.isbns() if i != OUT_OF_PRINT)
+
+
+def test_readme_documents_every_title():
+    readme = (SAMPLE_PATH.parent / "README.md").read_text()
+    assert "SYNTHETIC" in readme and "not Nielsen BookScan data" in readme
+    for entry in CATALOGUE:
+        assert entry.isbn in readme and entry.title in readme
+
+
+def _weekly(frame: pd.DataFrame, isbn: str) -> pd.Series:
+    rows = frame[frame["ISBN"] == isbn]
+    return pd.Series(rows["Volume"].to_numpy(float), index=pd.to_datetime(rows["End Date"]))
+
+
+def test_append_weeks_shifts_one_isbn(sample, tmp_path):
+    drifted = append_weeks(sample, TV_ADAPTATION, n_weeks=13, level_factor=2.0, seed=3)
+    pd.testing.assert_frame_equal(drifted.iloc[: len(sample)], sample)
+    new = drifted.iloc[len(sample) :]
+    assert pd.to_datetime(new["End Date"]).min() == pd.Timestamp("2024-07-27")
+    assert pd.to_datetime(new["End Date"]).max() == pd.Timestamp("2024-10-19")
+    assert set(new["ISBN"]) == {e.isbn for e in CATALOGUE} - {OUT_OF_PRINT}  # it sells nothing any more
+    before = _weekly(sample, TV_ADAPTATION).iloc[-13:].mean()
+    assert _weekly(new, TV_ADAPTATION).mean() > 1.6 * before
+    for isbn in (ALCHEMIST, "9781782941033"):
+        ratio = _weekly(new, isbn).mean() / _weekly(sample, isbn).iloc[-13:].mean()
+        assert 0.6 < ratio < 1.6, isbn
+    # The result is a valid export: it loads, and the series grow by 13 weeks.
+    path = tmp_path / "drifted.csv"
+    path.write_text(sample_csv_text(drifted))
+    data = load_sales(path)
+    assert data.last_week == pd.Timestamp("2024-10-19")
+    assert len(data.weekly_series(ALCHEMIST)) == sample["End Date"].nunique() + 13
+
+
+def test_append_weeks_for_one_isbn_only(sample):
+    drifted = append_weeks(sample, "978-1-907734-17-5", n_weeks=4, continue_others=False)
+    assert set(drifted.iloc[len(sample) :]["ISBN"]) == {TV_ADAPTATION}
+    undrifted = append_weeks(sample, TV_ADAPTATION, n_weeks=4, level_factor=1.0, seed=1, continue_others=False)
+    assert (
+        _weekly(undrifted.iloc[len(sample) :], TV_ADAPTATION).sum()
+        < _weekly(drifted.iloc[len(sample) :], TV_ADAPTATION).sum()
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"isbn": "9780140449136"}, r"ISBN 9780140449136 is not in the frame"),
+        ({"isbn": OUT_OF_PRINT}, r"ISBN 9780995812307 sold nothing in the last 13 weeks"),
+        ({"isbn": ALCHEMIST, "n_weeks": 0}, r"n_weeks=0 must be between 1 and 52"),
+        ({"isbn": ALCHEMIST, "level_factor": 0.0}, r"level_factor=0.0 must be a finite number > 0"),
+        ({"isbn": "978072253293"}, r"wrong length"),
+    ],
+)
+def test_append_weeks_rejects_bad_arguments(sample, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        append_weeks(sample, **kwargs)
+
+
+def test_append_weeks_needs_nielsen_columns(sample):
+    with pytest.raises(ValueError, match=r"missing column\(s\) Volume"):
+        append_weeks(sample.drop(columns=["Volume"]), ALCHEMIST)
+
+
+def test_drifted_copy_redraws_the_last_weeks_of_one_isbn(sample):
+    drifted = drifted_copy(sample, ALCHEMIST, weeks=26, factor=0.5, seed=2)
+    before, after = _weekly(sample, ALCHEMIST), _weekly(drifted.sort_values("End Date"), ALCHEMIST)
+    assert len(after) == len(before)
+    pd.testing.assert_series_equal(after.iloc[:-26], before.iloc[:-26])
+    assert 0.4 < after.iloc[-26:].sum() / before.iloc[-26:].sum() < 0.6
+    others = sample[sample["ISBN"] != ALCHEMIST].reset_index(drop=True)
+    pd.testing.assert_frame_equal(drifted[drifted["ISBN"] != ALCHEMIST].reset_index(drop=True), others)
+    with pytest.raises(ValueError, match=r"factor=1 must be a finite number >= 0 and != 1"):
+        drifted_copy(sample, ALCHEMIST, factor=1)
+    with pytest.raises(ValueError, match=r"sold nothing in its last 52 weeks"):
+        drifted_copy(sample, OUT_OF_PRINT)
