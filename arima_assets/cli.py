@@ -14,17 +14,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="ingest, retrain stale models, forecast; print the retraining report")
     run.add_argument("--output-dir", help="folder for the Dagster instance, models and MLflow store")
-    run.add_argument(
-        "--isbn", action="append", dest="isbns", help="an ISBN to model (repeatable; default: all)"
-    )
-    run.add_argument(
-        "--env", dest="environment", help="development | testing | production (default DEPLOYMENT_ENV)"
-    )
+    run.add_argument("--isbn", action="append", dest="isbns", help="an ISBN to model (repeatable; default: all)")
+    run.add_argument("--env", dest="environment", help="development | testing | production (default DEPLOYMENT_ENV)")
     run.add_argument("--sales-path", help="sales file or folder (default: the shipped synthetic sample)")
     run.add_argument("--n-trials", type=int, help="Optuna trials per model")
-    run.add_argument(
-        "--force-retrain", action="store_true", default=None, help="retrain every selected model"
-    )
+    run.add_argument("--force-retrain", action="store_true", default=None, help="retrain every selected model")
     run.add_argument("--json", action="store_true", help="print the whole report as JSON")
     show = sub.add_parser("config", help="print the effective configuration")
     show.add_argument("--env", dest="environment")

@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 
 from arima_assets.environment import ENVIRONMENTS, get_environment, state_dir
+from arima_assets.forecasting import DEFAULT_DRIFT_THRESHOLD, SEARCH_SPACES
 
 __all__ = ["ArimaConfig", "PRESETS", "ENV_VARS", "get_arima_config", "config_table"]
 
@@ -35,7 +36,7 @@ class ArimaConfig(dg.ConfigurableResource):
     # retraining triggers
     max_model_age_days: float = 90.0
     performance_threshold: float = 0.25
-    drift_threshold: float = 1.0
+    drift_threshold: float = DEFAULT_DRIFT_THRESHOLD
     min_evidence_weeks: int = 8
     dm_alpha: float = 0.05
     force_retrain: bool = False
@@ -73,18 +74,14 @@ _RULES: dict[str, _Rule] = {
     "n_trials": _Rule(int, "an integer >= 1", lambda v: v >= 1),
     "patience": _Rule(int, "an integer >= 1", lambda v: v >= 1),
     "min_improvement": _Rule(float, "a number >= 0", _non_negative),
-    "time_budget_seconds": _Rule(
-        float, "a number > 0, or 'none' for no budget", lambda v: v is None or v > 0
-    ),
+    "time_budget_seconds": _Rule(float, "a number > 0, or 'none' for no budget", lambda v: v is None or v > 0),
     "cv_folds": _Rule(int, "an integer >= 1", lambda v: v >= 1),
     "max_train_weeks": _Rule(int, "an integer >= 104", lambda v: v >= 104),
-    "search_space": _Rule(
-        str, "one of: default, fast, seasonal", lambda v: v in ("default", "fast", "seasonal")
-    ),
+    "search_space": _Rule(str, f"one of: {', '.join(SEARCH_SPACES)}", lambda v: v in SEARCH_SPACES),
     "seed": _Rule(int, "an integer >= 0", _non_negative),
     "max_model_age_days": _Rule(float, "a number of days > 0", _positive),
     "performance_threshold": _Rule(float, "a relative number > 0 (0.25 = 25 % worse)", _positive),
-    "drift_threshold": _Rule(float, "a number > 0", _positive),
+    "drift_threshold": _Rule(float, "a number > 0 (in standard errors; 4 = about 4 sigma)", _positive),
     "min_evidence_weeks": _Rule(int, "an integer >= 1", lambda v: v >= 1),
     "dm_alpha": _Rule(float, "a number strictly between 0 and 1", lambda v: 0 < v < 1),
     "force_retrain": _Rule(bool, "true/false, 1/0, yes/no, on/off", lambda v: isinstance(v, bool)),
@@ -111,7 +108,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "time_budget_seconds": 10.0,
         "cv_folds": 2,
         "max_train_weeks": 260,
-        "search_space": "fast",
+        "search_space": "arima",
         "max_model_age_days": 30.0,
     },
     "production": {

@@ -183,9 +183,7 @@ def drift_trigger(
     record: ModelRecord, model: ArimaModel, series: pd.Series, settings: DecisionSettings
 ) -> TriggerResult:
     """Fires when the weeks since training drifted from the training window (see forecasting.drift)."""
-    result = assess_drift(
-        model, series, settings.drift_threshold, min_recent_weeks=settings.min_evidence_weeks
-    )
+    result = assess_drift(model, series, settings.drift_threshold, min_recent_weeks=settings.min_evidence_weeks)
     return TriggerResult(Trigger.DRIFT, result.drifted, result.reason, result.score, result.threshold)
 
 
@@ -201,9 +199,7 @@ def performance_trigger(
         horizon=settings.forecast_horizon,
         min_recent_weeks=settings.min_evidence_weeks,
     )
-    return TriggerResult(
-        Trigger.PERFORMANCE, result.degraded, result.reason, result.ratio, 1 + result.threshold
-    )
+    return TriggerResult(Trigger.PERFORMANCE, result.degraded, result.reason, result.ratio, 1 + result.threshold)
 
 
 def evaluate_triggers(

@@ -18,6 +18,7 @@ __all__ = ["book_sales_arima_modeling_pipeline", "config_for_output_dir"]
 logger = logging.getLogger(__name__)
 
 _PER_ISBN = ["weekly_sales", "arima_model", "sales_forecast"]
+_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def config_for_output_dir(config: ArimaConfig | None, output_dir: Path) -> ArimaConfig:
@@ -69,9 +70,10 @@ def book_sales_arima_modeling_pipeline(
     defs = build_definitions(config)
     assets = list(defs.assets or [])
     resources = dict(defs.resources or {})
+    (folder / "dagster").mkdir(exist_ok=True)
     instance = dg.DagsterInstance.local_temp(tempdir=str(folder / "dagster"))
     try:
-        dg.materialize(assets, instance=instance, resources=resources, selection=["book_sales"])
+        dg.materialize(assets, _QUIET, instance=instance, resources=resources, selection=["book_sales"])
         known = sorted(instance.get_dynamic_partitions(ISBN_PARTITIONS_NAME))
         isbns = _select(known, selected_isbns)
         store = ModelStore(Path(config.state_dir) / "models")
@@ -79,6 +81,7 @@ def book_sales_arima_modeling_pipeline(
         for isbn in isbns:
             result = dg.materialize(
                 assets,
+                _QUIET,
                 instance=instance,
                 resources=resources,
                 selection=_PER_ISBN,
@@ -88,7 +91,7 @@ def book_sales_arima_modeling_pipeline(
             )
             outcomes[isbn] = _outcome_of(isbn, result, store)
             logger.info("ISBN %s: %s", isbn, outcomes[isbn].status)
-        dg.materialize(assets, instance=instance, resources=resources, selection=["retraining_report"])
+        dg.materialize(assets, _QUIET, instance=instance, resources=resources, selection=["retraining_report"])
     finally:
         instance.dispose()
     return build_report(outcomes, isbns, config.as_dict())

@@ -10,9 +10,7 @@ from arima_assets.store import Outcome
 __all__ = ["build_report"]
 
 
-def build_report(
-    outcomes: dict[str, Outcome], isbns: list[str], configuration: dict[str, Any]
-) -> dict[str, Any]:
+def build_report(outcomes: dict[str, Outcome], isbns: list[str], configuration: dict[str, Any]) -> dict[str, Any]:
     """Summarise outcomes by ISBN.
 
     Args:

@@ -1,7 +1,7 @@
 """One ISBN's model step: decide, train a challenger if needed, promote it only if it beats the champion.
 
-Plain Python over the forecasting core, the decision engine and the model store (no Dagster, no MLflow): the
-model asset calls it and adds tracking around it.
+Plain Python over the forecasting core and the decision engine (no Dagster, no MLflow): the model asset calls it,
+tracks the result, and only then commits the new champion to the model store.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from arima_assets.forecasting import (
     challenger_is_better,
     tune_model,
 )
-from arima_assets.store import ModelStore
 
 __all__ = ["ModelStepResult", "tuning_settings", "series_version", "run_model_step", "comparison_errors"]
 
@@ -66,9 +65,7 @@ def tuning_settings(config: ArimaConfig) -> TuningSettings:
 def series_version(series: pd.Series) -> str:
     """Content hash of a weekly series (dates and values): unchanged data gives the same version."""
     digest = hashlib.sha256()
-    digest.update(
-        np.asarray(series.index.asi8 if isinstance(series.index, pd.DatetimeIndex) else series.index)
-    )
+    digest.update(np.asarray(series.index.asi8 if isinstance(series.index, pd.DatetimeIndex) else series.index))
     digest.update(np.ascontiguousarray(series.to_numpy(dtype="float64")))
     return digest.hexdigest()[:16]
 
@@ -118,17 +115,16 @@ def _promote(
 def run_model_step(
     isbn: str,
     series: pd.Series,
-    store: ModelStore,
+    champion: ModelRecord | None,
     config: ArimaConfig,
     now: datetime | None = None,
 ) -> ModelStepResult:
     """Decide for one ISBN and, if a trigger fired, train and run the champion/challenger comparison.
 
-    The store is written only after a complete, successful step (atomically): a failing training leaves the
-    champion as it was.
+    Nothing is written: the caller commits `champion` to the store (after tracking it), so a failure anywhere
+    before that leaves the stored champion as it was.
     """
     now = now or datetime.now(UTC)
-    champion = store.get_champion(isbn)
     decision = decide(champion, series, config, now)
     if not decision.retrain:
         assert champion is not None
@@ -146,10 +142,8 @@ def run_model_step(
     challenger = _challenger_record(isbn, series, result, now)
     promote, reason = _promote(champion, result, series, config)
     if promote or champion is None:
-        store.put_champion(challenger)
         return ModelStepResult("trained", decision, challenger, challenger, result, reason, fit_seconds, 0.0)
     kept = _confirm_champion(champion, series, now)
-    store.put_champion(kept)
     return ModelStepResult("kept", decision, kept, challenger, result, reason, fit_seconds, 0.0)
 
 

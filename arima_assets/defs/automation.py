@@ -8,8 +8,6 @@
 - checks: run when the ISBN's series or model changes data version.
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -107,11 +105,7 @@ def _missing_once() -> dg.AutomationCondition:
 
 
 def _new_data() -> dg.AutomationCondition:
-    return (
-        AC.any_deps_match(AC.data_version_changed())
-        .since_last_handled()
-        .with_label("dependency data changed")
-    )
+    return AC.any_deps_match(AC.data_version_changed()).since_last_handled().with_label("dependency data changed")
 
 
 def _failed_awaiting_data() -> dg.AutomationCondition:
@@ -138,9 +132,7 @@ def model_condition(config: ArimaConfig, forced_since: datetime | None = None) -
 
 def forecast_condition() -> dg.AutomationCondition:
     """For sales_forecast: missing, or the series or the model changed."""
-    return ((_missing_once() | _new_data()) & _ready() & ~_failed_awaiting_data()).with_label(
-        "forecast stale"
-    )
+    return ((_missing_once() | _new_data()) & _ready() & ~_failed_awaiting_data()).with_label("forecast stale")
 
 
 def check_condition() -> dg.AutomationCondition:
@@ -152,6 +144,6 @@ def check_condition() -> dg.AutomationCondition:
 
 def report_condition() -> dg.AutomationCondition:
     """For the retraining report: any model partition updated, once nothing is running."""
-    return (
-        AC.any_deps_updated().since_last_handled() & ~AC.in_progress() & ~AC.any_deps_in_progress()
-    ).with_label("models updated")
+    return (AC.any_deps_updated().since_last_handled() & ~AC.in_progress() & ~AC.any_deps_in_progress()).with_label(
+        "models updated"
+    )

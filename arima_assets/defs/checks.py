@@ -4,8 +4,6 @@ A failed check marks only its ISBN stale (see automation.model_condition); each 
 value and the threshold side by side.
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -99,9 +97,7 @@ def model_age(
     champion = model_store.get_store().get_champion(isbn)
     if champion is None:
         return _no_champion(isbn)
-    return _result(
-        age_trigger(champion, arima_config, datetime.now(UTC)), trained_at=champion.trained_at.isoformat()
-    )
+    return _result(age_trigger(champion, arima_config, datetime.now(UTC)), trained_at=champion.trained_at.isoformat())
 
 
 model_checks = [model_drift, forecast_performance, model_age]

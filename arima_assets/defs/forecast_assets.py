@@ -1,7 +1,5 @@
 """The per-ISBN forecast: the champion's kept parameters re-filtered on the latest weeks (no refit)."""
 
-from __future__ import annotations
-
 import time
 
 import dagster as dg
@@ -55,8 +53,6 @@ def sales_forecast(
             "total_forecast_units": float(forecast["mean"].sum()),
             "refresh_seconds": round(refresh_seconds, 4),
             "forecast": dg.MetadataValue.md(table.to_markdown()),
-            "plot": dg.MetadataValue.md(
-                forecast_markdown(series, forecast, f"ISBN {isbn} — {champion.spec_label}")
-            ),
+            "plot": dg.MetadataValue.md(forecast_markdown(series, forecast, f"ISBN {isbn} — {champion.spec_label}")),
         },
     )

@@ -1,7 +1,5 @@
 """The per-ISBN model: decide, train a challenger if stale, keep the better of champion and challenger."""
 
-from __future__ import annotations
-
 import traceback
 
 import dagster as dg
@@ -73,7 +71,7 @@ def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
         store = model_store.get_store()
         series = series_from_frame(weekly_sales)
         try:
-            step = run_model_step(isbn, series, store, arima_config)
+            step = run_model_step(isbn, series, store.get_champion(isbn), arima_config)
         except Exception as exc:
             store.put_outcome(
                 Outcome(
@@ -86,6 +84,8 @@ def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
             )
             context.log.error(f"model step failed for ISBN {isbn}:\n{traceback.format_exc()}")
             raise
+        if step.status != "reused":
+            store.put_champion(step.champion)
         store.put_outcome(
             Outcome(
                 isbn=isbn,

@@ -1,7 +1,5 @@
 """The retraining report over every ISBN partition."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 

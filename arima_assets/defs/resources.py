@@ -1,7 +1,5 @@
 """Resources: the model store and the table IO manager, chosen from the configuration."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import dagster as dg
@@ -31,9 +29,7 @@ class ParquetIOManager(dg.UPathIOManager):
 
     def dump_to_path(self, context: dg.OutputContext, obj: pd.DataFrame, path: UPath) -> None:
         if not isinstance(obj, pd.DataFrame):
-            raise TypeError(
-                f"{context.asset_key.to_user_string()} must return a pandas DataFrame, got {type(obj)}"
-            )
+            raise TypeError(f"{context.asset_key.to_user_string()} must return a pandas DataFrame, got {type(obj)}")
         path.parent.mkdir(parents=True, exist_ok=True)
         obj.to_parquet(path)
 

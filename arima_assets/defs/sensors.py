@@ -1,7 +1,5 @@
 """Sensors: ingest when the sales files change; evaluate the automation conditions."""
 
-from __future__ import annotations
-
 import hashlib
 from pathlib import Path
 
