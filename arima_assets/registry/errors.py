@@ -1,0 +1,71 @@
+"""Errors raised by the MLflow registry layer, and the translation of MLflow's own exceptions into them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import requests
+import sqlalchemy.exc
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import TEMPORARILY_UNAVAILABLE, ErrorCode
+
+__all__ = ["RegistryError", "RegistryUnavailableError", "mlflow_errors"]
+
+_TRANSPORT_ERRORS = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+)
+_TEMPORARILY_UNAVAILABLE = ErrorCode.Name(TEMPORARILY_UNAVAILABLE)
+
+
+class RegistryError(RuntimeError):
+    """An MLflow tracking or model-registry operation failed; nothing after the failing step was done."""
+
+
+class RegistryUnavailableError(RegistryError):
+    """MLflow cannot be reached at the configured URI (bad scheme, server down, unusable sqlite file)."""
+
+
+def _is_transport_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` or anything in its cause/context chain means the store could not be reached."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _TRANSPORT_ERRORS):
+            return True
+        if isinstance(current, MlflowException) and current.error_code == _TEMPORARILY_UNAVAILABLE:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+@contextmanager
+def mlflow_errors(action: str, uri: str) -> Iterator[None]:
+    """Re-raise MLflow, database, HTTP and file errors as registry errors that name ``action`` and ``uri``.
+
+    Args:
+        action: What was being done, e.g. ``"register model arima-978..."``.
+        uri: The tracking (or registry) URI the action talked to.
+
+    Raises:
+        RegistryUnavailableError: The store could not be reached (connection, timeout, locked database).
+        RegistryError: Any other MLflow, database, HTTP or file-system failure.
+    """
+    try:
+        yield
+    except RegistryError:
+        raise
+    except (
+        MlflowException,
+        OSError,
+        requests.exceptions.RequestException,
+        sqlalchemy.exc.SQLAlchemyError,
+    ) as exc:
+        detail = f"{type(exc).__name__}: {exc}"
+        if _is_transport_failure(exc):
+            raise RegistryUnavailableError(f"MLflow unavailable at {uri!r} while trying to {action}: {detail}") from exc
+        raise RegistryError(f"MLflow failed at {uri!r} while trying to {action}: {detail}") from exc

@@ -1,0 +1,144 @@
+"""MLflow pyfunc flavour of a kept ARIMA model: params-only JSON in, forecast frame out.
+
+The model is logged "from code" (``_model_code.py``), so nothing is pickled: the artifact is the
+``ArimaModel.to_dict()`` JSON, and every prediction re-filters the kept parameters on the weekly
+series it is given (no refit), then forecasts ``h`` weeks.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.models.signature import ModelSignature
+from mlflow.types.schema import ParamSchema, ParamSpec
+
+__all__ = [
+    "DEFAULT_HORIZON",
+    "PAYLOAD_ARTIFACT",
+    "SIGNATURE",
+    "WEEK_END_COLUMN",
+    "VOLUME_COLUMN",
+    "ArimaForecastModel",
+    "weekly_series_from_input",
+]
+
+PAYLOAD_ARTIFACT = "arima_model"
+"""Key of the params-only JSON file in the pyfunc ``artifacts`` mapping."""
+WEEK_END_COLUMN = "week_end"
+VOLUME_COLUMN = "volume"
+DEFAULT_HORIZON = 13
+WEEKLY_FREQ = "W-SAT"
+SIGNATURE = ModelSignature(params=ParamSchema([ParamSpec("h", "long", DEFAULT_HORIZON)]))
+"""Params-only signature: the input (a frame or a series) is validated by :func:`weekly_series_from_input`."""
+
+
+def _weekly_index(values: pd.Series | pd.Index, where: str) -> pd.DatetimeIndex:
+    try:
+        index = pd.DatetimeIndex(pd.to_datetime(values))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{where}: week-ending dates must be dates (Saturdays), could not parse: {exc}") from exc
+    if index.hasnans:
+        row = int(pd.Series(index.isna()).to_numpy().argmax())
+        raise ValueError(f"{where}: missing week-ending date at row {row}")
+    not_saturday = index.dayofweek != 5
+    if not_saturday.any():
+        row = int(not_saturday.argmax())
+        raise ValueError(
+            f"{where}: week-ending dates must be Saturdays (W-SAT); row {row} is {index[row].date()} "
+            f"({index[row].day_name()})"
+        )
+    duplicated = index.duplicated()
+    if duplicated.any():
+        row = int(duplicated.argmax())
+        raise ValueError(f"{where}: week {index[row].date()} appears more than once (row {row})")
+    return index
+
+
+def weekly_series_from_input(model_input: pd.DataFrame | pd.Series) -> pd.Series:
+    """Weekly volume series (W-SAT DatetimeIndex, missing weeks = 0 sales) from a pyfunc input.
+
+    Args:
+        model_input: A frame with columns ``week_end`` (Saturday dates) and ``volume``, or a Series of
+            volumes indexed by Saturday dates. Rows may come in any order.
+
+    Returns:
+        Float series named ``volume``, sorted, on a complete W-SAT index.
+
+    Raises:
+        ValueError: Wrong type, missing column, empty input, a date that is not a Saturday, a duplicated
+            week, or a volume that is missing or not a number (the message names the row).
+    """
+    if isinstance(model_input, pd.DataFrame):
+        missing = [c for c in (WEEK_END_COLUMN, VOLUME_COLUMN) if c not in model_input.columns]
+        if missing:
+            raise ValueError(
+                f"model input frame needs columns {WEEK_END_COLUMN!r} and {VOLUME_COLUMN!r}; "
+                f"missing {missing}, got {list(model_input.columns)}"
+            )
+        index = _weekly_index(model_input[WEEK_END_COLUMN], f"column {WEEK_END_COLUMN!r}")
+        raw = model_input[VOLUME_COLUMN]
+        where = f"column {VOLUME_COLUMN!r}"
+    elif isinstance(model_input, pd.Series):
+        index = _weekly_index(model_input.index, "series index")
+        raw = model_input
+        where = "series values"
+    else:
+        raise ValueError(
+            f"model input must be a pandas DataFrame (columns {WEEK_END_COLUMN!r}, {VOLUME_COLUMN!r}) or a "
+            f"Series indexed by week-ending Saturdays, got {type(model_input).__name__}"
+        )
+    if len(raw) == 0:
+        raise ValueError("model input is empty: give at least the recent weeks of sales")
+    volume = pd.to_numeric(pd.Series(raw.to_numpy(), index=index), errors="coerce")
+    bad = volume.isna().to_numpy()
+    if bad.any():
+        row = int(bad.argmax())
+        raise ValueError(
+            f"{where}: volume at row {row} ({index[row].date()}) is missing or not a number: {raw.iloc[row]!r}"
+        )
+    series = volume.astype(float).sort_index()
+    return series.asfreq(WEEKLY_FREQ, fill_value=0.0).rename(VOLUME_COLUMN)
+
+
+def _horizon(params: dict[str, Any] | None) -> int:
+    h = (params or {}).get("h", DEFAULT_HORIZON)
+    if isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1:
+        raise ValueError(f"param 'h' (forecast horizon in weeks) must be an integer >= 1, got {h!r}")
+    return int(h)
+
+
+class ArimaForecastModel(mlflow.pyfunc.PythonModel):
+    """Pyfunc wrapper: ``ArimaModel.from_dict(payload).refresh(y).forecast(h)``.
+
+    Holds no state until ``load_context`` reads the JSON artifact, so nothing heavy is ever pickled.
+    Needs the ``arima_assets`` package importable where the model is loaded.
+    """
+
+    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+        """Read the params-only JSON named :data:`PAYLOAD_ARTIFACT` and rebuild the ``ArimaModel``."""
+        from arima_assets.forecasting import ArimaModel  # lazy: statsmodels loads only when serving
+
+        payload = json.loads(Path(context.artifacts[PAYLOAD_ARTIFACT]).read_text(encoding="utf-8"))
+        self._model = ArimaModel.from_dict(payload)
+
+    def predict(
+        self,
+        context: mlflow.pyfunc.PythonModelContext,
+        model_input: pd.DataFrame,
+        params: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
+        """Forecast frame (mean, lo-80, hi-80, lo-95, hi-95; ``h`` rows) after re-filtering the input.
+
+        Args:
+            context: MLflow context (unused; the model was read in ``load_context``).
+            model_input: Recent weekly sales, a frame (``week_end``, ``volume``) or a Series; see
+                :func:`weekly_series_from_input`.
+            params: ``{"h": weeks}``; default :data:`DEFAULT_HORIZON`.
+        """
+        series = weekly_series_from_input(model_input)
+        return self._model.refresh(series).forecast(_horizon(params))

@@ -1,0 +1,55 @@
+"""What the registry hands back: registered-model names, version info and the champion record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from arima_assets.registry._inputs import check_isbn
+
+__all__ = ["CHAMPION_ALIAS", "MODEL_NAME_PREFIX", "ChampionRecord", "ModelVersionInfo", "model_name"]
+
+MODEL_NAME_PREFIX = "arima-"
+CHAMPION_ALIAS = "champion"
+
+
+def model_name(isbn: str) -> str:
+    """Registered-model name of an ISBN: ``arima-<isbn>``.
+
+    Raises:
+        ValueError: ``isbn`` is not 1-100 letters, digits, ``_``, ``.``, ``-`` (first a letter/digit).
+    """
+    return f"{MODEL_NAME_PREFIX}{check_isbn(isbn)}"
+
+
+@dataclass(frozen=True)
+class ModelVersionInfo:
+    """One registered version of ``arima-<isbn>``."""
+
+    isbn: str
+    name: str
+    version: int
+    run_id: str | None
+    model_id: str | None
+    created: datetime
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def uri(self) -> str:
+        """``models:/arima-<isbn>/<version>``, loadable with ``mlflow.pyfunc.load_model``."""
+        return f"models:/{self.name}/{self.version}"
+
+
+@dataclass(frozen=True)
+class ChampionRecord:
+    """The version behind the ``champion`` alias, with what the decision engine needs to judge it."""
+
+    isbn: str
+    name: str
+    version: int
+    run_id: str | None
+    payload: dict[str, Any]
+    metrics: dict[str, float]
+    tags: dict[str, str]
+    created: datetime
