@@ -6,7 +6,9 @@ Precedence, highest first: explicit argument to :func:`get_arima_config` > envir
 
 from __future__ import annotations
 
+import functools
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,7 +191,8 @@ def get_arima_config(environment: str | None = None, **overrides: Any) -> ArimaC
 
 
 def _default_tracking_uri(env: str, folder: Path) -> str:
-    """Development/testing: sqlite under the state folder; production: `MLFLOW_TRACKING_URI` (required)."""
+    """development: sqlite under the state folder; testing: sqlite in a temporary folder (one per process);
+    production: `MLFLOW_TRACKING_URI` (required)."""
     if env == "production":
         uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
         if not uri:
@@ -197,7 +200,14 @@ def _default_tracking_uri(env: str, folder: Path) -> str:
                 "production needs MLFLOW_TRACKING_URI (or ARIMA_MLFLOW_TRACKING_URI) set to the MLflow server"
             )
         return uri
+    if env == "testing":
+        return f"sqlite:///{_testing_mlflow_dir() / 'mlflow.db'}"
     return f"sqlite:///{folder / 'mlflow' / 'mlflow.db'}"
+
+
+@functools.cache
+def _testing_mlflow_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="arima-assets-mlflow-"))
 
 
 def config_table(presets: Mapping[str, Mapping[str, Any]] = PRESETS) -> str:

@@ -10,6 +10,7 @@ from arima_assets.defs.automation import forecast_condition
 from arima_assets.defs.data_assets import series_from_frame
 from arima_assets.defs.partitions import isbn_partitions
 from arima_assets.defs.resources import ModelStoreResource
+from arima_assets.defs.tracking import end_mlflow_on_run_finished
 from arima_assets.plots import forecast_markdown
 
 __all__ = ["sales_forecast"]
@@ -21,6 +22,7 @@ __all__ = ["sales_forecast"]
     kinds={"pandas"},
     deps=["arima_model"],
     automation_condition=forecast_condition(),
+    hooks={end_mlflow_on_run_finished},
 )
 def sales_forecast(
     context: dg.AssetExecutionContext,

@@ -4,6 +4,7 @@ import traceback
 
 import dagster as dg
 import pandas as pd
+from dagster_mlflow.resources import MlFlow
 
 from arima_assets.config import ArimaConfig
 from arima_assets.decision import ModelRecord
@@ -11,6 +12,7 @@ from arima_assets.defs.automation import AGE_CLOCK_METADATA_KEY, model_condition
 from arima_assets.defs.data_assets import series_from_frame
 from arima_assets.defs.partitions import isbn_partitions
 from arima_assets.defs.resources import ModelStoreResource
+from arima_assets.defs.tracking import end_mlflow_on_run_finished, track_model_step
 from arima_assets.store import Outcome
 from arima_assets.training import ModelStepResult, record_digest, run_model_step
 
@@ -39,6 +41,14 @@ def model_metadata(step: ModelStepResult) -> dict[str, object]:
         "used_fallback": champion.used_fallback,
         "decision_detail": dg.MetadataValue.json(decision.to_dict()),
     }
+    links = champion.mlflow
+    if links.get("run_id"):
+        metadata["mlflow_run_id"] = links["run_id"]
+        metadata["mlflow_parent_run_id"] = links.get("parent_run_id", "")
+    if links.get("version"):
+        metadata["mlflow_model_version"] = dg.MetadataValue.text(f"arima-{champion.isbn} v{links['version']}")
+    if links.get("rejected_version"):
+        metadata["mlflow_rejected_version"] = links["rejected_version"]
     if step.challenger is not None:
         metadata["challenger_spec"] = step.challenger.spec_label
         metadata["challenger_holdout_mase"] = step.challenger.holdout_mase
@@ -56,11 +66,13 @@ def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
         kinds={"statsmodels", "optuna"},
         automation_condition=model_condition(config),
         ins={"weekly_sales": dg.AssetIn()},
+        hooks={end_mlflow_on_run_finished},
     )
     def arima_model(
         context: dg.AssetExecutionContext,
         arima_config: ArimaConfig,
         model_store: ModelStoreResource,
+        mlflow: dg.ResourceParam[MlFlow],
         weekly_sales: pd.DataFrame,
     ) -> dg.MaterializeResult:
         """Tuned ARIMA model of the ISBN (spec + parameters, no pickle). Trains only when the decision engine
@@ -72,6 +84,8 @@ def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
         series = series_from_frame(weekly_sales)
         try:
             step = run_model_step(isbn, series, store.get_champion(isbn), arima_config)
+            tags = {"dagster_run_id": context.run_id, "isbn": isbn, "partition_key": isbn}
+            step = track_model_step(mlflow, step, isbn, arima_config, tags)
         except Exception as exc:
             store.put_outcome(
                 Outcome(

@@ -7,6 +7,7 @@ import pandas as pd
 from upath import UPath
 
 from arima_assets.config import ArimaConfig
+from arima_assets.defs.tracking import mlflow_resource
 from arima_assets.store import ModelStore
 
 __all__ = ["ModelStoreResource", "ParquetIOManager", "build_resources"]
@@ -47,10 +48,11 @@ class ParquetIOManagerResource(dg.ConfigurableIOManagerFactory):
 
 
 def build_resources(config: ArimaConfig) -> dict[str, object]:
-    """The resources for a deployment: config, model store, IO manager (MLflow is added by the tracking module)."""
+    """The resources for a deployment: config, model store, parquet IO manager, MLflow tracking."""
     state = Path(config.state_dir)
     return {
         "arima_config": config,
         "model_store": ModelStoreResource(folder=str(state / "models")),
         "io_manager": ParquetIOManagerResource(base_dir=str(state / "tables")),
+        "mlflow": mlflow_resource(config),
     }

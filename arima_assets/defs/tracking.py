@@ -1,0 +1,102 @@
+"""MLflow through dagster-mlflow: one MLflow run per Dagster run, a nested run per ISBN, the registry.
+
+The `mlflow` resource is dagster-mlflow's `mlflow_tracking`, preceded by a quick availability check so that an
+unreachable store fails the step with a clear error before anything is trained or moved.
+"""
+
+from dataclasses import replace
+from typing import Any
+
+import dagster as dg
+from dagster_mlflow import end_mlflow_on_run_finished, mlflow_tracking
+
+from arima_assets.config import ArimaConfig
+from arima_assets.registry import ModelRegistry, check_available
+from arima_assets.training import ModelStepResult
+
+__all__ = ["EXPERIMENT_NAME", "mlflow_resource", "end_mlflow_on_run_finished", "track_model_step"]
+
+EXPERIMENT_NAME = "arima_assets"
+
+
+def mlflow_resource(config: ArimaConfig) -> dg.ResourceDefinition:
+    """dagster-mlflow's tracking resource for this deployment's URI, checked for availability first."""
+
+    @dg.resource(config_schema=mlflow_tracking.config_schema, description=mlflow_tracking.description)
+    def checked_mlflow_tracking(context: dg.InitResourceContext) -> Any:
+        check_available(context.resource_config["mlflow_tracking_uri"])
+        return mlflow_tracking.resource_fn(context)
+
+    return checked_mlflow_tracking.configured(
+        {
+            "experiment_name": EXPERIMENT_NAME,
+            "mlflow_tracking_uri": config.mlflow_tracking_uri,
+            "extra_tags": {"deployment": config.environment},
+        }
+    )
+
+
+def _metrics(step: ModelStepResult) -> dict[str, float]:
+    record = step.challenger or step.champion
+    metrics = {
+        "cv_mase": record.cv_mase,
+        "holdout_mase": record.holdout_mase,
+        "trials_run": float(step.tuning.trials_run if step.tuning else 0),
+        "fit_seconds": step.fit_seconds,
+        "fit_seconds_saved": step.fit_seconds_saved,
+    }
+    if step.tuning is not None:
+        metrics.update({f"holdout_{k}": float(v) for k, v in step.tuning.holdout_metrics.items()})
+    return {k: float(v) for k, v in metrics.items() if v == v}  # drop NaN
+
+
+def track_model_step(
+    mlflow: Any, step: ModelStepResult, isbn: str, config: ArimaConfig, tags: dict[str, str]
+) -> ModelStepResult:
+    """Log the step as a nested run under the Dagster run's MLflow run; register a trained challenger.
+
+    A promoted challenger gets the `champion` alias; a losing one is registered without it. Returns the step
+    with the champion record's `mlflow` links filled in. Raises RegistryError when MLflow fails: nothing is
+    committed to the model store then.
+    """
+    registry = ModelRegistry(config.mlflow_tracking_uri, experiment_name=EXPERIMENT_NAME)
+    parent_run_id = mlflow.active_run().info.run_id
+    challenger = step.challenger
+    params = {
+        "config": {k: v for k, v in config.as_dict().items() if k not in ("state_dir", "mlflow_tracking_uri")},
+        "spec": (challenger or step.champion).spec_label,
+        "model_params": (challenger or step.champion).model.get("params", {}),
+    }
+    run_id = registry.log_isbn_run(
+        isbn,
+        parent_run_id=parent_run_id,
+        payload=challenger.model if challenger else None,
+        params=params,
+        metrics=_metrics(step),
+        tags={**tags, "status": step.status},
+        decision={**step.decision.to_dict(), "promotion": step.promotion_reason},
+    )
+    links = {"parent_run_id": parent_run_id, "run_id": run_id, "tracking_uri": config.mlflow_tracking_uri}
+    champion = step.champion
+    if step.status == "trained" and challenger is not None:
+        version = registry.promote_challenger(isbn, run_id, challenger.model, reason=step.promotion_reason or "")
+        links.update(version=str(version.version), model_uri=version.uri)
+    elif step.status == "kept" and challenger is not None:
+        if registry.get_champion(isbn) is None:  # store champion predates this registry: register it first
+            registry.promote_challenger(isbn, run_id, champion.model, reason="champion registered from the store")
+        version = registry.record_kept_champion(isbn, run_id, challenger.model, reason=step.promotion_reason or "")
+        links.update(rejected_version=str(version.version), version=champion.mlflow.get("version", ""))
+    else:
+        links.update({k: v for k, v in champion.mlflow.items() if k in ("version", "model_uri")})
+    trained = 1.0 if step.status in ("trained", "kept") else 0.0
+    registry.log_summary(
+        parent_run_id,
+        {
+            "reused_models": 1.0 - trained,
+            "newly_trained_models": trained,
+            "reuse_rate": 1.0 - trained,
+            "fit_seconds_saved": step.fit_seconds_saved,
+            "fit_seconds": step.fit_seconds,
+        },
+    )
+    return replace(step, champion=replace(champion, mlflow={**champion.mlflow, **links}))
