@@ -94,6 +94,14 @@ def _challenger_record(isbn: str, series: pd.Series, result: TuningResult, now: 
     )
 
 
+def _challenger_errors(result: TuningResult, series: pd.Series, config: ArimaConfig) -> np.ndarray:
+    """The challenger's one-step errors on the last `holdout_weeks`, from its spec fitted without them."""
+    weeks = config.holdout_weeks
+    train = series.iloc[:-weeks].iloc[-config.max_train_weeks :]
+    holdout_model = ArimaModel(result.spec).fit(train)
+    return comparison_errors(holdout_model, series, weeks)
+
+
 def _promote(
     champion: ModelRecord | None, result: TuningResult, series: pd.Series, config: ArimaConfig
 ) -> tuple[bool, str]:
@@ -105,7 +113,7 @@ def _promote(
         champion_errors = comparison_errors(champion_model, series, config.holdout_weeks)
     except Exception as exc:  # an unusable champion cannot defend its place
         return True, f"champion cannot be evaluated: {exc}"
-    challenger_errors = np.asarray(result.holdout_one_step_errors, dtype=float)
+    challenger_errors = _challenger_errors(result, series, config)
     if not np.all(np.isfinite(champion_errors)):
         return True, "champion produced non-finite errors on the comparison window"
     better, reason = challenger_is_better(champion_errors, challenger_errors, alpha=config.dm_alpha)

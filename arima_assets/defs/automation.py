@@ -136,10 +136,14 @@ def forecast_condition() -> dg.AutomationCondition:
 
 
 def check_condition() -> dg.AutomationCondition:
-    """For the model checks: the ISBN's series or model changed data version."""
-    return (_new_data() & ~AC.in_progress() & ~AC.any_deps_in_progress() & ~AC.any_deps_missing()).with_label(
-        "new evidence"
-    )
+    """For the model checks: on the tick the ISBN's series or model changed data version.
+
+    Not `since_last_handled()`: on check keys its reset (`initial_evaluation`) is true on every tick in 1.13,
+    so it would never fire. Without in-progress guards a change is never missed; a run against data that is
+    being recomputed is followed by another when the new data version lands.
+    """
+    changed = AC.any_deps_match(AC.data_version_changed()).with_label("series or model changed")
+    return (changed & ~AC.any_deps_missing()).with_label("new evidence")
 
 
 def report_condition() -> dg.AutomationCondition:
