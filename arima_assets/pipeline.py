@@ -116,8 +116,12 @@ def _outcome_of(isbn: str, result: dg.ExecuteInProcessResult, store: ModelStore)
         return outcome
     if result.success:
         raise RuntimeError(f"run {result.run_id} for ISBN {isbn} succeeded but recorded no model outcome")
-    failures = [event for event in result.all_events if event.is_step_failure]
-    error = failures[0].step_failure_data.error.message.strip() if failures else "run failed"
+    errors = [
+        data.error.message.strip()
+        for data in (event.event_specific_data for event in result.all_events)
+        if getattr(data, "error", None) is not None
+    ]
+    error = errors[0] if errors else f"run {result.run_id} failed"
     failed = Outcome(isbn=isbn, status="failed", decision={}, run_id=result.run_id, error=error)
     store.put_outcome(failed)
     return failed

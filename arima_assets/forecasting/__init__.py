@@ -1,0 +1,64 @@
+"""Pure forecasting core: model specs, SARIMAX fit/forecast/refresh, JSON (de)serialisation, Optuna tuning,
+metrics, drift and performance statistics, Diebold-Mariano. Imports neither Dagster nor MLflow.
+
+Importing the package limits the loaded OpenBLAS libraries to ``ARIMA_BLAS_THREADS`` threads (default 1;
+``0`` leaves them alone): SARIMAX fits were 10-40x slower with multi-threaded BLAS on a busy 2-core machine
+(see `threads.py`).
+"""
+
+import os as _os
+
+from arima_assets.forecasting.comparison import DMResult, challenger_is_better, diebold_mariano
+from arima_assets.forecasting.drift import DEFAULT_DRIFT_THRESHOLD, DriftResult, assess_drift
+from arima_assets.forecasting.fourier import fourier_terms
+from arima_assets.forecasting.metrics import forecast_metrics, mae, mape, mase, rmse, smape
+from arima_assets.forecasting.model import MAX_FILTER_WEEKS, ArimaModel, FitError
+from arima_assets.forecasting.performance import PerformanceResult, assess_performance
+from arima_assets.forecasting.spec import FALLBACK_SPEC, SEASONAL_PERIOD, YEAR_WEEKS, ModelSpec
+from arima_assets.forecasting.threads import limit_blas_threads
+from arima_assets.forecasting.tuning import SEARCH_SPACES, TuningResult, TuningSettings, holdout_errors, tune_model
+from arima_assets.forecasting.validation import cv_score, rolling_origin_splits
+
+__all__ = [
+    "DEFAULT_DRIFT_THRESHOLD",
+    "FALLBACK_SPEC",
+    "MAX_FILTER_WEEKS",
+    "SEARCH_SPACES",
+    "SEASONAL_PERIOD",
+    "YEAR_WEEKS",
+    "ArimaModel",
+    "DMResult",
+    "DriftResult",
+    "FitError",
+    "ModelSpec",
+    "PerformanceResult",
+    "TuningResult",
+    "TuningSettings",
+    "assess_drift",
+    "assess_performance",
+    "challenger_is_better",
+    "cv_score",
+    "diebold_mariano",
+    "forecast_metrics",
+    "fourier_terms",
+    "holdout_errors",
+    "limit_blas_threads",
+    "mae",
+    "mape",
+    "mase",
+    "rmse",
+    "rolling_origin_splits",
+    "smape",
+    "tune_model",
+]
+
+
+def _apply_blas_thread_limit() -> None:
+    raw = _os.environ.get("ARIMA_BLAS_THREADS", "1").strip()
+    if not raw.isdigit():
+        raise ValueError(f"ARIMA_BLAS_THREADS must be a non-negative int (0: leave BLAS alone), got {raw!r}")
+    if int(raw) > 0:
+        limit_blas_threads(int(raw))
+
+
+_apply_blas_thread_limit()

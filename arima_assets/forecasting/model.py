@@ -1,0 +1,468 @@
+"""ArimaModel: fit a ModelSpec with statsmodels SARIMAX, forecast, re-filter kept parameters, (de)serialise.
+
+Estimation differences the data first (``simple_differencing=True``, a smaller state space: ~5-50x faster
+for s=52 specs, same likelihood up to the diffuse start), with ``concentrate_scale=True`` and L-BFGS.
+The estimated parameters are then applied to the undifferenced model (``SARIMAX(...).filter(params)``),
+the one used for forecasting, refresh and deserialisation, so a saved model reloads to the same forecast.
+
+Deterministic regressors (trend, yearly Fourier terms) are computed from the week of each observation:
+trend time counts years from the model's origin (its first training week), Fourier terms use calendar
+week numbers (dates) or positions (integer index), so forecasts and refreshes on longer data line up.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
+from statsmodels.tsa.statespace.sarimax import SARIMAX
+from statsmodels.tsa.statespace.tools import diff
+
+from arima_assets.forecasting._series import (
+    DATETIME,
+    RANGE,
+    WeeklySeries,
+    as_weekly_series,
+    future_index,
+    week_offsets,
+)
+from arima_assets.forecasting.fourier import fourier_terms
+from arima_assets.forecasting.spec import SEASONAL_PERIOD, YEAR_WEEKS, ModelSpec
+
+__all__ = ["FORMAT_VERSION", "MAX_FILTER_WEEKS", "ArimaModel", "FitError"]
+
+FORMAT_VERSION = 1
+MAX_FILTER_WEEKS = 1560
+"""fit/refresh use at most the last 1560 weeks (30 years); the saved model holds exactly the filtered data."""
+
+_REQUIRED_KEYS = ("format_version", "spec", "params", "param_names", "trained_until", "n_obs", "index", "y_tail")
+
+
+class FitError(RuntimeError):
+    """A spec could not be fitted (or re-filtered) to a series: singular matrices, non-finite or explosive
+    parameters, non-finite likelihood."""
+
+
+@contextmanager
+def _quiet_statsmodels() -> Iterator[None]:
+    """Silence statsmodels' per-fit chatter (convergence, start-parameter and overflow warnings) locally."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"statsmodels\.")
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"statsmodels\.")
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"numpy\.")
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"scipy\.")
+        yield
+
+
+def _forward(spec: ModelSpec, values: np.ndarray) -> np.ndarray:
+    return np.log1p(values) if spec.transform == "log1p" else values
+
+
+def _inverse(spec: ModelSpec, values: np.ndarray) -> np.ndarray:
+    # log-scale values above 700 (expm1 overflows near 709) only come from a diverging model: keep them finite
+    out = np.expm1(np.minimum(values, 700.0)) if spec.transform == "log1p" else values
+    return np.clip(out, 0.0, None)
+
+
+def _design(spec: ModelSpec, series: WeeklySeries, origin: pd.Timestamp | int) -> np.ndarray | None:
+    """Regressor matrix (n, len(spec.exog_names)) for the weeks of `series`, or None without regressors."""
+    columns: list[np.ndarray] = []
+    n = len(series)
+    if spec.trend in ("c", "ct"):
+        columns.append(np.ones((n, 1)))
+    if spec.trend in ("t", "ct"):
+        columns.append((week_offsets(series, origin) / YEAR_WEEKS).reshape(-1, 1))
+    if spec.fourier_k:
+        time = series.dates if series.kind == DATETIME else series.positions
+        columns.append(fourier_terms(time, spec.fourier_k))
+    return np.hstack(columns) if columns else None
+
+
+def _sarimax(spec: ModelSpec, endog: np.ndarray, exog: np.ndarray | None, *, differenced: bool) -> SARIMAX:
+    seasonal = (*spec.seasonal_order, SEASONAL_PERIOD) if spec.is_seasonal else (0, 0, 0, 0)
+    return SARIMAX(
+        endog,
+        exog=exog,
+        order=spec.order,
+        seasonal_order=seasonal,
+        trend=None,
+        concentrate_scale=True,
+        simple_differencing=differenced,
+        enforce_stationarity=True,
+        enforce_invertibility=True,
+    )
+
+
+def _param_names(spec: ModelSpec, model: SARIMAX) -> list[str]:
+    """statsmodels' parameter names with the regressors named after the spec (trend, sin1, ...)."""
+    names = list(model.param_names)
+    k = len(spec.exog_names)
+    return spec.exog_names + names[k:]
+
+
+def _label_where(value: pd.Timestamp | int) -> str:
+    return str(value.date()) if isinstance(value, pd.Timestamp) else str(value)
+
+
+class ArimaModel:
+    """One SARIMAX model for one weekly series: fit, forecast, refresh with kept parameters, save as JSON.
+
+    Attributes:
+        spec: the ModelSpec.
+        params: named parameters (ar.L1, ma.L1, trend, sin1, ...); the innovation variance is concentrated
+            out and re-estimated in closed form by every filter (see `sigma2`).
+        trained_until: last training observation (date or position). Unchanged by `refresh`.
+        n_obs: number of training observations.
+        converged: whether the optimiser reported convergence (a capped `maxiter` may stop it early; the
+            parameters are still finite and usable).
+    """
+
+    def __init__(self, spec: ModelSpec):
+        if not isinstance(spec, ModelSpec):
+            raise ValueError(f"ArimaModel: spec must be a ModelSpec, got {type(spec).__name__}")
+        self.spec = spec
+        self.params: dict[str, float] = {}
+        self.trained_until: pd.Timestamp | int | None = None
+        self.n_obs: int = 0
+        self.converged: bool | None = None
+        self._origin: pd.Timestamp | int | None = None
+        self._data: WeeklySeries | None = None
+        self._result = None
+
+    def __repr__(self) -> str:
+        state = f"trained_until={_label_where(self.trained_until)}" if self.is_fitted else "unfitted"
+        return f"ArimaModel({self.spec.label()}, {state})"
+
+    # ----------------------------------------------------------------------------------------- state
+    @property
+    def is_fitted(self) -> bool:
+        return self._result is not None
+
+    @property
+    def param_names(self) -> list[str]:
+        return list(self.params)
+
+    @property
+    def filtered_until(self) -> pd.Timestamp | int:
+        """Last observation the current state was filtered on (forecasts start the week after)."""
+        self._require_fitted()
+        return self._data.last
+
+    @property
+    def origin(self) -> pd.Timestamp | int:
+        """First training week: time zero of the trend regressor."""
+        self._require_fitted()
+        return self._origin
+
+    @property
+    def sigma2(self) -> float:
+        """Innovation variance (transformed scale) estimated by the last filter."""
+        self._require_fitted()
+        return float(self._result.scale)
+
+    @property
+    def aic(self) -> float:
+        """AIC of the current filter (transformed scale)."""
+        self._require_fitted()
+        return float(self._result.aic)
+
+    def _require_fitted(self) -> None:
+        if self._result is None:
+            raise RuntimeError(f"ArimaModel({self.spec.label()}) is not fitted; call fit() or from_dict()")
+
+    def _param_array(self) -> np.ndarray:
+        return np.fromiter(self.params.values(), dtype=float, count=len(self.params))
+
+    def _filter(self, series: WeeklySeries):
+        """SARIMAX results of the kept parameters on `series` (no optimisation)."""
+        if len(series) <= self.spec.burn_in:
+            raise ValueError(
+                f"y has {len(series)} observations; {self.spec.label()} needs more than {self.spec.burn_in} to filter"
+            )
+        week_offsets(series, self._origin)  # raises if dates/positions do not line up with the model's weeks
+        exog = _design(self.spec, series, self._origin)
+        model = _sarimax(self.spec, _forward(self.spec, series.values), exog, differenced=False)
+        expected = _param_names(self.spec, model)
+        if expected != self.param_names:
+            raise ValueError(f"parameter names {self.param_names} do not match the spec's {expected}")
+        try:
+            with _quiet_statsmodels():
+                result = model.filter(self._param_array(), cov_type="none")
+        except (np.linalg.LinAlgError, ValueError, OverflowError) as exc:
+            raise FitError(f"{self.spec.label()}: filtering failed: {exc}") from exc
+        if not (np.isfinite(result.llf) and np.isfinite(result.scale)):
+            raise FitError(f"{self.spec.label()}: non-finite likelihood when filtering the kept parameters")
+        return result
+
+    def _copy_fitted(self) -> ArimaModel:
+        other = ArimaModel(self.spec)
+        other.params = dict(self.params)
+        other.trained_until = self.trained_until
+        other.n_obs = self.n_obs
+        other.converged = self.converged
+        other._origin = self._origin
+        return other
+
+    # ------------------------------------------------------------------------------------------- api
+    def fit(self, y: pd.Series | np.ndarray, *, maxiter: int = 50, regression: str = "mle") -> ArimaModel:
+        """Estimate the parameters on `y` (its last MAX_FILTER_WEEKS weeks) by maximum likelihood.
+
+        Args:
+            y: weekly sales.
+            maxiter: optimiser iterations (L-BFGS).
+            regression: how regressor (trend, Fourier) coefficients are estimated: "mle" jointly with the
+                ARMA part; "ols" by least squares on the differenced data first, then held fixed while the
+                ARMA part is optimised (two-stage; 2-10x faster with Fourier terms, used by the search).
+
+        Raises:
+            ValueError: invalid series (empty, NaN, negative, gaps), shorter than `spec.min_obs`, or bad
+                arguments.
+            FitError: singular matrices, non-finite or explosive parameters, non-finite likelihood.
+        """
+        if not isinstance(maxiter, int) or maxiter < 1:
+            raise ValueError(f"fit: maxiter must be a positive int, got {maxiter!r}")
+        if regression not in ("mle", "ols"):
+            raise ValueError(f"fit: regression must be 'mle' or 'ols', got {regression!r}")
+        series = as_weekly_series(y).tail(MAX_FILTER_WEEKS)
+        if len(series) < self.spec.min_obs:
+            raise ValueError(
+                f"y has {len(series)} observations; {self.spec.label()} needs at least {self.spec.min_obs}"
+            )
+        origin = series.first
+        exog = _design(self.spec, series, origin)
+        endog = _forward(self.spec, series.values)
+        model = _sarimax(self.spec, endog, exog, differenced=self.spec.burn_in > 0)
+        try:
+            with _quiet_statsmodels():
+                if regression == "ols" and exog is not None:
+                    result = self._fit_two_stage(model, endog, exog, maxiter)
+                else:
+                    result = model.fit(disp=False, maxiter=maxiter, method="lbfgs", cov_type="none")
+        except (np.linalg.LinAlgError, ValueError, OverflowError, IndexError) as exc:
+            raise FitError(f"{self.spec.label()}: estimation failed: {type(exc).__name__}: {exc}") from exc
+        params = np.asarray(result.params, dtype=float)
+        if not np.all(np.isfinite(params)):
+            raise FitError(f"{self.spec.label()}: non-finite parameters {params.tolist()}")
+        ar_roots: np.ndarray | list = []
+        if self.spec.order[0] or self.spec.seasonal_order[0]:
+            with _quiet_statsmodels():
+                ar_roots = np.asarray(result.arroots)
+        if len(ar_roots) and np.min(np.abs(ar_roots)) < 1.0 + 1e-6:
+            raise FitError(
+                f"{self.spec.label()}: explosive or unit-root AR part (smallest root modulus "
+                f"{np.min(np.abs(ar_roots)):.6f})"
+            )
+        self.params = {name: float(v) for name, v in zip(_param_names(self.spec, model), params, strict=True)}
+        self.trained_until = series.last
+        self.n_obs = len(series)
+        retvals = getattr(result, "mle_retvals", None) or {}
+        self.converged = bool(retvals.get("converged", True))  # True also when nothing was optimised
+        self._origin = origin
+        self._data = series
+        try:
+            self._result = self._filter(series)
+        except FitError:
+            self._result = None
+            raise
+        return self
+
+    def _fit_two_stage(self, model: SARIMAX, endog: np.ndarray, exog: np.ndarray, maxiter: int):
+        """Regressor coefficients by OLS on the differenced data, then the ARMA part by MLE with them fixed."""
+        big_d = self.spec.seasonal_order[1]
+        z, x = endog, exog
+        if self.spec.burn_in:
+            z = diff(endog, self.spec.order[1], big_d, SEASONAL_PERIOD)
+            x = diff(exog, self.spec.order[1], big_d, SEASONAL_PERIOD)
+        beta, *_ = np.linalg.lstsq(x, z, rcond=None)
+        k_exog = exog.shape[1]
+        fixed = dict(zip(model.param_names[:k_exog], beta.tolist(), strict=True))
+        if len(model.param_names) == k_exog:
+            return model.filter(beta, cov_type="none")
+        with model.fix_params(fixed):
+            return model.fit(disp=False, maxiter=maxiter, method="lbfgs", cov_type="none")
+
+    def forecast(self, h: int, level: tuple[int, ...] = (80, 95)) -> pd.DataFrame:
+        """Forecast the `h` weeks after the last filtered observation.
+
+        With ``log1p`` the mean column is ``expm1`` of the forecast mean on the log scale (the median on the
+        original scale) and interval bounds are back-transformed quantiles. Everything is clipped at 0.
+
+        Returns:
+            DataFrame indexed by the next `h` weeks (dates, or integer positions), columns "mean", then
+            "lo-<l>", "hi-<l>" for each level l in `level` (percent).
+        """
+        self._require_fitted()
+        if not isinstance(h, int | np.integer) or isinstance(h, bool) or h < 1:
+            raise ValueError(f"forecast: h must be a positive int, got {h!r}")
+        for lv in level:
+            if not 0 < lv < 100:
+                raise ValueError(f"forecast: level values must be in (0, 100) percent, got {lv!r}")
+        index = future_index(self.filtered_until, int(h))
+        future = WeeklySeries(
+            values=np.zeros(h),
+            kind=self._data.kind,
+            dates=index if self._data.kind == DATETIME else None,
+            positions=np.asarray(index, dtype=np.int64) if self._data.kind == RANGE else None,
+        )
+        exog = _design(self.spec, future, self._origin)
+        with _quiet_statsmodels():
+            prediction = self._result.get_forecast(steps=int(h), exog=exog)
+            columns = {"mean": _inverse(self.spec, np.asarray(prediction.predicted_mean))}
+            for lv in level:
+                bounds = np.asarray(prediction.conf_int(alpha=1 - lv / 100))
+                columns[f"lo-{lv:g}"] = _inverse(self.spec, bounds[:, 0])
+                columns[f"hi-{lv:g}"] = _inverse(self.spec, bounds[:, 1])
+        return pd.DataFrame(columns, index=index)
+
+    def refresh(self, y: pd.Series | np.ndarray) -> ArimaModel:
+        """A new model with the same spec and parameters, filtered on `y` (its last MAX_FILTER_WEEKS weeks).
+
+        No optimisation: typically 0.01-0.1 s. `y` is normally the full latest series (extending the
+        training data); a shorter or earlier window works too (e.g. to score a holdout). `trained_until`
+        and `n_obs` keep describing the training data.
+        """
+        self._require_fitted()
+        series = as_weekly_series(y).tail(MAX_FILTER_WEEKS)
+        fresh = self._copy_fitted()
+        fresh._data = series
+        fresh._result = fresh._filter(series)
+        return fresh
+
+    def one_step_errors(self, y: pd.Series | np.ndarray) -> np.ndarray:
+        """One-step-ahead prediction errors (actual - predicted, original scale) of the kept parameters.
+
+        Returns:
+            float array aligned with `y` (same length); the first `spec.burn_in` entries (weeks consumed
+            by differencing, whose predictions only reflect the diffuse start) are NaN.
+        """
+        self._require_fitted()
+        series = as_weekly_series(y)
+        result = self._filter(series)
+        predicted = _inverse(self.spec, np.asarray(result.fittedvalues, dtype=float))
+        errors = series.values - predicted
+        errors[: self.spec.burn_in] = np.nan
+        return errors
+
+    def origin_forecasts(self, y: pd.Series | np.ndarray, origins: np.ndarray, h: int) -> np.ndarray:
+        """Mean forecasts made at many origins inside `y` from ONE filter pass of the kept parameters.
+
+        Row i holds the forecasts of observations ``origins[i] .. origins[i] + h - 1`` made from the
+        observations before ``origins[i]`` (integer locations in `y`): the same numbers as
+        ``refresh(y[:origin]).forecast(h)["mean"]``, at the cost of one filter instead of one per origin.
+
+        Returns:
+            array (len(origins), h), original scale, clipped at 0.
+        """
+        self._require_fitted()
+        series = as_weekly_series(y)
+        origins = np.asarray(origins, dtype=np.int64)
+        if origins.ndim != 1 or origins.size == 0:
+            raise ValueError("origin_forecasts: origins must be a non-empty 1-d array of integer locations")
+        if h < 1 or origins.min() < 1 or origins.max() + h > len(series):
+            raise ValueError(
+                f"origin_forecasts: origins must lie in 1..{len(series) - h} for h={h} and {len(series)} weeks"
+            )
+        result = self._filter(series)
+        ssm = result.model.ssm
+        design = np.asarray(ssm["design"]).reshape(-1)
+        transition = np.asarray(ssm["transition"])
+        obs_intercept = np.asarray(ssm["obs_intercept"]).reshape(-1)
+        state_intercept = np.asarray(ssm["state_intercept"])
+        if design.ndim != 1 or transition.ndim != 2:
+            raise ValueError("origin_forecasts: time-varying design/transition matrices are not supported")
+        state = np.asarray(result.filter_results.predicted_state)[:, origins]
+        paths = np.empty((origins.size, h))
+        for step in range(h):
+            t = origins + step
+            paths[:, step] = design @ state + (obs_intercept[t] if obs_intercept.size > 1 else obs_intercept[0])
+            shift = state_intercept[:, t] if state_intercept.ndim == 2 else state_intercept[:, None]
+            state = transition @ state + shift
+        return _inverse(self.spec, paths)
+
+    # --------------------------------------------------------------------------------- serialisation
+    def to_dict(self) -> dict:
+        """JSON-serialisable state: spec, parameters, week bookkeeping and the filtered data (no pickle)."""
+        self._require_fitted()
+        data = self._data
+        as_json = _label_where
+        return {
+            "format_version": FORMAT_VERSION,
+            "spec": self.spec.to_dict(),
+            "label": self.spec.label(),
+            "family": self.spec.family,
+            "params": [float(v) for v in self.params.values()],
+            "param_names": self.param_names,
+            "trained_until": as_json(self.trained_until),
+            "n_obs": self.n_obs,
+            "converged": self.converged,
+            "sigma2": self.sigma2,
+            "index": {
+                "kind": data.kind,
+                "freq": "W-SAT" if data.kind == DATETIME else None,
+                "origin": as_json(self._origin),
+                "start": as_json(data.first),
+                "end": as_json(data.last),
+            },
+            "y_tail": [int(v) if float(v).is_integer() else float(v) for v in data.values],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ArimaModel:
+        """Rebuild a model saved by `to_dict` with ``SARIMAX(...).filter(params)`` on the saved data.
+
+        Raises:
+            ValueError: missing keys, unknown format_version, or parameters that do not fit the spec.
+        """
+        missing = [k for k in _REQUIRED_KEYS if k not in d]
+        if missing:
+            raise ValueError(f"ArimaModel.from_dict: missing key(s) {missing}")
+        if d["format_version"] != FORMAT_VERSION:
+            raise ValueError(
+                f"ArimaModel.from_dict: format_version {d['format_version']!r} is not supported "
+                f"(expected {FORMAT_VERSION})"
+            )
+        index = d["index"]
+        kind = index.get("kind")
+        if kind == DATETIME:
+
+            def parse(v: object) -> pd.Timestamp | int:
+                return pd.Timestamp(v)
+        elif kind == RANGE:
+
+            def parse(v: object) -> pd.Timestamp | int:
+                return int(v)
+        else:
+            raise ValueError(f"ArimaModel.from_dict: index.kind must be 'datetime' or 'range', got {kind!r}")
+        names, values = list(d["param_names"]), list(d["params"])
+        if len(names) != len(values):
+            raise ValueError(f"ArimaModel.from_dict: {len(names)} param_names but {len(values)} params")
+        start = parse(index["start"])
+        y = np.asarray(d["y_tail"], dtype=float)
+        if kind == DATETIME:
+            y_series: pd.Series | np.ndarray = pd.Series(y, index=pd.date_range(start, periods=len(y), freq="7D"))
+        else:
+            y_series = pd.Series(y, index=pd.RangeIndex(start, start + len(y)))
+        model = cls(ModelSpec.from_dict(d["spec"]))
+        model.params = {str(n): float(v) for n, v in zip(names, values, strict=True)}
+        model.trained_until = parse(d["trained_until"])
+        model.n_obs = int(d["n_obs"])
+        model.converged = d.get("converged")
+        model._origin = parse(index["origin"])
+        model._data = as_weekly_series(y_series, name="y_tail")
+        model._result = model._filter(model._data)
+        return model
+
+    def to_json(self) -> str:
+        """`to_dict` as a compact JSON string."""
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, s: str) -> ArimaModel:
+        """Inverse of `to_json`."""
+        return cls.from_dict(json.loads(s))

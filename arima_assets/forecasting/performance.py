@@ -1,0 +1,132 @@
+"""Forecast performance of a kept model on the weeks after training, against its holdout MASE.
+
+Protocol: the weeks after ``model.trained_until`` are cut into blocks of `horizon` weeks; each block is
+forecast by the kept parameters re-filtered on the data before the block (origins at trained_until,
+trained_until + horizon, ...), i.e. the same 1..horizon-step forecasts as the holdout evaluation at training,
+honestly out of sample. Absolute errors are scaled by the naive (lag-1) MAE of the training window (the
+last ``model.n_obs`` weeks up to trained_until), so ``recent_mase`` is comparable to the baseline holdout
+MASE; ``ratio = recent_mase / baseline_mase``.
+
+Degraded when BOTH hold:
+- ``ratio > 1 + threshold`` (threshold 0.25: 25 % worse than at training);
+- a one-sided t-test of the scaled absolute errors against baseline_mase (H1: mean > baseline) gives
+  p < alpha (0.05), with the variance inflated by the lag-1 autocorrelation of the errors (multi-step errors
+  from one origin are correlated), so a few noisy weeks do not fire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from arima_assets.forecasting._series import split_at_training_end
+from arima_assets.forecasting.metrics import naive_scale
+from arima_assets.forecasting.model import ArimaModel
+
+__all__ = ["PerformanceResult", "assess_performance"]
+
+
+@dataclass(frozen=True)
+class PerformanceResult:
+    """Outcome of `assess_performance` (see the module docstring)."""
+
+    recent_mase: float
+    baseline_mase: float
+    ratio: float
+    threshold: float
+    degraded: bool
+    n_recent: int
+    reason: str
+    p_value: float = float("nan")
+
+
+def _one_sided_p(scaled: np.ndarray, baseline: float) -> float:
+    n = scaled.size
+    centred = scaled - scaled.mean()
+    denom = float(np.dot(centred, centred))
+    if denom == 0.0:
+        return 0.0 if scaled.mean() > baseline else 1.0
+    rho = min(max(float(np.dot(centred[1:], centred[:-1]) / denom), 0.0), 0.9)
+    se = np.sqrt(denom / (n - 1) / n * (1 + rho) / (1 - rho))
+    return float(stats.t.sf((scaled.mean() - baseline) / se, df=n - 1))
+
+
+def assess_performance(
+    model: ArimaModel,
+    y: pd.Series | np.ndarray,
+    baseline_mase: float,
+    threshold: float,
+    horizon: int = 13,
+    min_recent_weeks: int = 8,
+    alpha: float = 0.05,
+) -> PerformanceResult:
+    """Compare the kept model's out-of-sample MASE after training with `baseline_mase`.
+
+    Args:
+        model: the kept (champion) model.
+        y: the full latest series (training weeks plus the new weeks).
+        baseline_mase: the holdout MASE measured at training (> 0).
+        threshold: relative degradation allowed (0.25 = 25 % worse).
+        horizon: block length (weeks forecast from each origin), as in the holdout.
+        min_recent_weeks: fewer new weeks give degraded=False with reason "insufficient new data".
+        alpha: significance level of the one-sided test.
+
+    Raises:
+        ValueError: bad arguments, a series not aligned with the model, or a constant training window.
+    """
+    if not (np.isfinite(baseline_mase) and baseline_mase > 0):
+        raise ValueError(f"assess_performance: baseline_mase must be finite and > 0, got {baseline_mase!r}")
+    if not threshold >= 0:
+        raise ValueError(f"assess_performance: threshold must be >= 0, got {threshold!r}")
+    for name, value in (("horizon", horizon), ("min_recent_weeks", min_recent_weeks)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"assess_performance: {name} must be a positive int, got {value!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"assess_performance: alpha must be in (0, 1), got {alpha!r}")
+    series, n_train = split_at_training_end(model, y)
+    n_recent = len(series) - n_train
+    if n_recent < min_recent_weeks:
+        return PerformanceResult(
+            recent_mase=float("nan"),
+            baseline_mase=float(baseline_mase),
+            ratio=float("nan"),
+            threshold=float(threshold),
+            degraded=False,
+            n_recent=n_recent,
+            reason=f"insufficient new data ({n_recent} < {min_recent_weeks} weeks after training)",
+        )
+    scale = naive_scale(series.values[max(0, n_train - model.n_obs) : n_train])
+    errors: list[np.ndarray] = []
+    for origin in range(n_train, len(series), horizon):
+        steps = min(horizon, len(series) - origin)
+        predicted = model.refresh(series.slice(0, origin)).forecast(steps, level=())["mean"].to_numpy()
+        errors.append(series.values[origin : origin + steps] - predicted)
+    scaled = np.abs(np.concatenate(errors)) / scale
+    recent_mase = float(scaled.mean())
+    ratio = recent_mase / float(baseline_mase)
+    p_value = _one_sided_p(scaled, float(baseline_mase))
+    worse = ratio > 1 + threshold
+    significant = p_value < alpha
+    degraded = worse and significant
+    if degraded:
+        reason = f"degraded: MASE {recent_mase:.3f} is {ratio:.2f}x the baseline {baseline_mase:.3f} (p={p_value:.3g})"
+    elif worse:
+        reason = (
+            f"not degraded: MASE ratio {ratio:.2f} > {1 + threshold:.2f} but not significant "
+            f"(p={p_value:.3g} >= {alpha:g}, n={n_recent})"
+        )
+    else:
+        reason = f"not degraded: MASE ratio {ratio:.2f} <= {1 + threshold:.2f}"
+    return PerformanceResult(
+        recent_mase=recent_mase,
+        baseline_mase=float(baseline_mase),
+        ratio=ratio,
+        threshold=float(threshold),
+        degraded=degraded,
+        n_recent=n_recent,
+        reason=reason,
+        p_value=p_value,
+    )
