@@ -28,6 +28,8 @@ def build_definitions(config: ArimaConfig | None = None) -> dg.Definitions:
         asset_checks=model_checks,
         sensors=[build_sales_files_sensor(config), build_automation_sensor()],
         resources=build_resources(config),
+        # one ISBN's run is a short chain (series -> model -> forecast): one process per run, not one per step
+        executor=dg.in_process_executor,
     )
 
 
