@@ -27,6 +27,7 @@ __all__ = [
     "forced_verdict",
     "drift_trigger",
     "performance_trigger",
+    "MIN_BASELINE_MASE",
     "evaluate_triggers",
     "decide",
 ]
@@ -187,14 +188,26 @@ def drift_trigger(
     return TriggerResult(Trigger.DRIFT, result.drifted, result.reason, result.score, result.threshold)
 
 
+#: Floor for the holdout baseline: a perfect holdout (e.g. a title selling nothing, forecast as 0) would
+#: otherwise make any later error an infinite ratio.
+MIN_BASELINE_MASE = 0.05
+
+
 def performance_trigger(
     record: ModelRecord, model: ArimaModel, series: pd.Series, settings: DecisionSettings
 ) -> TriggerResult:
-    """Fires when out-of-sample error since training is worse than the holdout baseline by the threshold."""
+    """Fires when out-of-sample error since training is worse than the holdout baseline by the threshold.
+
+    The baseline is the holdout MASE measured at training (the CV MASE if the holdout could not be scored),
+    floored at MIN_BASELINE_MASE.
+    """
+    baseline = next((v for v in (record.holdout_mase, record.cv_mase) if math.isfinite(v)), None)
+    if baseline is None:
+        return TriggerResult(Trigger.PERFORMANCE, False, "no baseline error recorded for this model")
     result = assess_performance(
         model,
         series,
-        baseline_mase=record.holdout_mase,
+        baseline_mase=max(baseline, MIN_BASELINE_MASE),
         threshold=settings.performance_threshold,
         horizon=settings.forecast_horizon,
         min_recent_weeks=settings.min_evidence_weeks,

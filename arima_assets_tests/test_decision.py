@@ -112,3 +112,11 @@ def test_clock_verdicts_used_by_automation(config) -> None:
 def test_record_round_trip() -> None:
     record = record_for(weekly(120), 110)
     assert ModelRecord.from_dict(record.to_dict()) == record
+
+
+def test_zero_holdout_baseline_is_floored_not_an_error(config) -> None:
+    series = weekly(200)
+    perfect = ModelRecord(**{**record_for(series, 188).__dict__, "holdout_mase": 0.0})
+    decision = decide(perfect, series, config, NOW)
+    performance = decision.get(Trigger.PERFORMANCE)
+    assert performance is not None and performance.observed is not None

@@ -240,7 +240,9 @@ class ArimaModel:
         model = _sarimax(self.spec, endog, exog, differenced=self.spec.burn_in > 0)
         try:
             with _quiet_statsmodels():
-                if regression == "ols" and exog is not None:
+                if not model.param_names:  # e.g. ARIMA(0,1,0): nothing to estimate (the scale is concentrated)
+                    result = model.filter(np.empty(0), cov_type="none")
+                elif regression == "ols" and exog is not None:
                     result = self._fit_two_stage(model, endog, exog, maxiter)
                 else:
                     result = model.fit(disp=False, maxiter=maxiter, method="lbfgs", cov_type="none")
