@@ -162,6 +162,9 @@ def _confirm_champion(champion: ModelRecord, series: pd.Series, now: datetime) -
     measured on weeks after this attempt, and its age clock restarts: the same evidence does not fire again.
     """
     refreshed = champion.load_model().refresh(series)
+    added = int((series.index > pd.Timestamp(refreshed.trained_until)).sum())
+    refreshed.trained_until = series.index[-1]
+    refreshed.n_obs += added
     return replace(
         champion,
         model=refreshed.to_dict(),

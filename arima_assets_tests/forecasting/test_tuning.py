@@ -1,0 +1,123 @@
+import dataclasses
+
+import numpy as np
+import pytest
+
+from arima_assets.forecasting import (
+    FALLBACK_SPEC,
+    SEARCH_SPACES,
+    ArimaModel,
+    ModelSpec,
+    TuningSettings,
+    holdout_errors,
+    tune_model,
+)
+
+from .conftest import make_weekly_sales
+
+FAST = TuningSettings(n_trials=5, patience=10, max_train_weeks=156, cv_folds=2)
+
+
+@pytest.fixture(scope="module")
+def sales():
+    return make_weekly_sales(n=200, seed=1)
+
+
+@pytest.fixture(scope="module")
+def tuned(sales):
+    return tune_model(sales, FAST)
+
+
+def test_result_is_complete_and_model_ready(sales, tuned):
+    assert isinstance(tuned.model, ArimaModel) and tuned.model.spec == tuned.spec
+    assert tuned.model.trained_until == sales.index[-1]
+    assert tuned.model.n_obs == 156  # refit on the last max_train_weeks weeks of all data
+    assert tuned.trials_run == 5 and tuned.stopped_by == "n_trials"
+    assert tuned.trials_failed == 0 and not tuned.used_fallback and tuned.fallback_reason is None
+    assert set(tuned.holdout_metrics) == {"mae", "rmse", "mape", "smape", "mase"}
+    assert tuned.holdout_errors.shape == (13,)
+    assert 0 < tuned.cv_mase < 2 and tuned.fit_seconds > 0
+    assert tuned.cv_folds == 2 and len(tuned.trial_log) == 5
+    # the anchors are evaluated first
+    assert [t["label"] for t in tuned.trial_log[:3]] == ["ARIMA(0,1,1)", "ARIMA(1,1,1)+F2", "ARIMA(0,1,0)"]
+    assert tuned.model.forecast(13)["mean"].between(0, 200).all()
+
+
+def test_holdout_errors_follow_the_holdout_fit(sales, tuned):
+    model = ArimaModel(tuned.spec).fit(sales.iloc[-13 - 156 : -13])
+    expected = sales.iloc[-13:].to_numpy() - model.forecast(13, level=())["mean"].to_numpy()
+    np.testing.assert_allclose(tuned.holdout_errors, expected)
+
+
+def test_same_data_and_seed_give_the_same_spec(sales, tuned):
+    again = tune_model(sales, FAST)
+    assert again.spec == tuned.spec and again.cv_mase == tuned.cv_mase
+    assert [t["label"] for t in again.trial_log] == [t["label"] for t in tuned.trial_log]
+
+
+def test_holdout_is_never_seen_by_the_search(sales, tuned):
+    changed = sales.copy()
+    changed.iloc[-13:] = changed.iloc[-13:] * 5 + 300
+    other = tune_model(changed, FAST)
+    assert other.spec == tuned.spec
+    assert other.cv_mase == tuned.cv_mase
+    assert [t["value"] for t in other.trial_log] == [t["value"] for t in tuned.trial_log]
+    assert other.holdout_metrics["mase"] > 5 * tuned.holdout_metrics["mase"]
+
+
+def test_patience_stops_the_study(sales):
+    settings = dataclasses.replace(FAST, n_trials=30, patience=2, min_improvement=0.99)
+    result = tune_model(sales, settings)
+    assert result.stopped_by == "patience"
+    assert result.trials_run == 3  # the first sets the best, two more cannot improve it by 99 %
+
+
+def test_time_budget_stops_the_study(sales):
+    result = tune_model(sales, dataclasses.replace(FAST, n_trials=30, time_budget_s=1e-3))
+    assert result.stopped_by == "time_budget" and result.trials_run < 30
+
+
+def test_warm_start_is_the_first_trial(sales):
+    warm = ModelSpec(order=(2, 1, 0), fourier_k=3, trend="t")
+    result = tune_model(sales, dataclasses.replace(FAST, n_trials=3), warm_start=warm)
+    assert result.trial_log[0]["label"] == warm.label()
+    # a warm spec outside the search space (seasonal) is evaluated as it is
+    seasonal = ModelSpec(order=(0, 1, 1), seasonal_order=(0, 1, 0))
+    result = tune_model(make_weekly_sales(n=260), dataclasses.replace(FAST, n_trials=2), warm_start=seasonal)
+    assert result.trial_log[0]["label"] == seasonal.label()
+    assert result.trial_log[0]["state"] == "COMPLETE"
+
+
+def test_all_trials_failing_falls_back(sales, monkeypatch):
+    # a space of seasonal specs needing more weeks than the first CV fold holds: every trial fails
+    broken = dataclasses.replace(SEARCH_SPACES["default"], seasonal_orders=((0, 1, 1),), min_weeks_for_seasonal=0)
+    monkeypatch.setitem(SEARCH_SPACES, "too_long", broken)
+    settings = dataclasses.replace(FAST, n_trials=3, search_space="too_long", max_train_weeks=100)
+    result = tune_model(sales, settings)
+    assert result.used_fallback and result.spec == FALLBACK_SPEC
+    assert result.trials_failed == 3 and result.trials_pruned == 0
+    assert result.fallback_reason.startswith("all 3 trials failed; reasons: ValueError: cv_score: first fold")
+    assert np.isfinite(result.cv_mase) and result.model.spec == FALLBACK_SPEC
+    assert all(t["fail_reason"] for t in result.trial_log)
+
+
+def test_invalid_inputs(sales):
+    with pytest.raises(ValueError, match=r"y has 40 weeks; needs at least 52"):
+        tune_model(sales.iloc[:40], FAST)
+    with pytest.raises(ValueError, match=r"search window .* constant at lag m=1"):
+        tune_model(np.full(120, 3.0), FAST)
+    with pytest.raises(ValueError, match="TuningSettings.search_space must be one of default, arima, seasonal"):
+        TuningSettings(search_space="everything")
+    with pytest.raises(ValueError, match="TuningSettings.n_trials must be a positive int"):
+        TuningSettings(n_trials=0)
+    with pytest.raises(ValueError, match="TuningSettings.holdout_weeks must be an int >= 0"):
+        TuningSettings(holdout_weeks=-1)
+
+
+def test_holdout_errors_of_a_kept_model(sales):
+    model = ArimaModel(ModelSpec(order=(1, 1, 1), fourier_k=2)).fit(sales.iloc[:150])
+    errors = holdout_errors(model, sales, 13)
+    expected = sales.iloc[-13:].to_numpy() - model.refresh(sales.iloc[:-13]).forecast(13)["mean"].to_numpy()
+    np.testing.assert_allclose(errors, expected)
+    with pytest.raises(ValueError, match="holdout_weeks must be a positive int"):
+        holdout_errors(model, sales, 0)

@@ -1,0 +1,59 @@
+"""One ISBN's model step: reuse, promotion, and a champion kept against a weaker challenger."""
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from arima_assets.config import get_arima_config
+from arima_assets.decision import Trigger, decide
+from arima_assets.training import run_model_step, series_version
+from arima_assets_tests.test_decision import NOW, record_for, weekly
+
+
+@pytest.fixture(scope="module")
+def config():
+    return get_arima_config("testing", n_trials=2)
+
+
+def test_missing_champion_trains_and_records_everything(config) -> None:
+    series = weekly(200)
+    step = run_model_step("9780722532935", series, None, config, NOW)
+    assert step.status == "trained" and step.promotion_reason == "no champion yet"
+    record = step.champion
+    assert record.trained_at == NOW == record.age_clock_start
+    assert record.data_end == "2024-07-20" and record.data_version == series_version(series)
+    assert record.trials_run >= 1 and record.fit_seconds > 0
+    assert record.holdout_mase > 0 and len(record.holdout_errors) == config.holdout_weeks
+
+
+def test_valid_champion_is_reused_without_a_fit(config) -> None:
+    series = weekly(200)
+    champion = record_for(series, 188)
+    step = run_model_step("9780722532935", series, champion, config, NOW)
+    assert step.status == "reused" and step.tuning is None and step.fit_seconds == 0.0
+    assert step.champion is champion
+
+
+def test_champion_kept_against_a_challenger_that_is_not_better(config) -> None:
+    series = weekly(200, seed=4)
+    champion = record_for(series, 200, age_days=400)  # in-sample on the comparison window: hard to beat
+    later = datetime(2024, 8, 2, tzinfo=UTC)
+    step = run_model_step("9780722532935", series, champion, config, later)
+    assert Trigger.AGE in step.decision.fired
+    assert step.status == "kept", step.promotion_reason
+    kept = step.champion
+    assert kept.model["params"] == champion.model["params"], "the champion's parameters are unchanged"
+    assert kept.age_clock_start == later and kept.trained_at == champion.trained_at
+    assert step.challenger is not None and step.challenger.spec_label
+    assert not decide(kept, series, config, later).retrain, "the same evidence does not fire again"
+
+
+def test_challenger_replaces_a_champion_broken_by_a_level_shift(config) -> None:
+    series = weekly(240, shift_at=150, factor=3.0)
+    champion = record_for(series, 150)  # trained before the shift, never saw it
+    step = run_model_step("9780722532935", series, champion, config, NOW)
+    assert Trigger.DRIFT in step.decision.fired
+    assert step.status == "trained", step.promotion_reason
+    assert "better" in step.promotion_reason.lower()
+    assert step.champion.data_end == str(pd.Timestamp("2024-07-20").date())
