@@ -26,6 +26,11 @@ def _config(folder: Path, **overrides):
     return get_arima_config("testing", **{**values, **overrides})
 
 
+def _client(folder: Path) -> MlflowClient:
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
 @pytest.fixture(scope="module")
 def first_report(run_folder: Path) -> dict:
     return book_sales_arima_modeling_pipeline(run_folder / "out", None, _config(run_folder))
@@ -44,7 +49,7 @@ def test_first_call_trains_every_isbn(first_report: dict) -> None:
 
 
 def test_mlflow_has_a_parent_run_per_dagster_run_and_a_nested_run_per_isbn(run_folder: Path, first_report) -> None:
-    client = MlflowClient(f"sqlite:///{run_folder / 'mlflow.db'}")
+    client = _client(run_folder)
     experiment = client.get_experiment_by_name("arima_assets")
     runs = client.search_runs([experiment.experiment_id], max_results=100)
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
@@ -79,7 +84,7 @@ def test_drifted_isbn_alone_is_retrained_and_gets_a_second_version(run_folder: P
     assert report["decisions"][STABLE]["status"] == "reused"
     assert report["decisions"][DRIFTED]["status"] in {"trained", "kept"}
     assert "drift" in report["decisions"][DRIFTED]["triggers"]
-    client = MlflowClient(f"sqlite:///{run_folder / 'mlflow.db'}")
+    client = _client(run_folder)
     assert len(client.search_model_versions(f"name='arima-{DRIFTED}'")) == 2
     assert len(client.search_model_versions(f"name='arima-{STABLE}'")) == 1
     champion = ModelStore(run_folder / "out" / "models").get_champion(DRIFTED)

@@ -84,7 +84,7 @@ def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
         series = series_from_frame(weekly_sales)
         try:
             step = run_model_step(isbn, series, store.get_champion(isbn), arima_config)
-            tags = {"dagster_run_id": context.run_id, "isbn": isbn, "partition_key": isbn}
+            tags = {"dagster_run_id": context.run.run_id, "isbn": isbn, "partition_key": isbn}
             step = track_model_step(mlflow, step, isbn, arima_config, tags)
         except Exception as exc:
             store.put_outcome(
@@ -92,7 +92,7 @@ def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
                     isbn=isbn,
                     status="failed",
                     decision={},
-                    run_id=context.run_id,
+                    run_id=context.run.run_id,
                     error=f"{type(exc).__name__}: {exc}",
                 )
             )
@@ -105,7 +105,7 @@ def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
                 isbn=isbn,
                 status=step.status,
                 decision=step.decision.to_dict(),
-                run_id=context.run_id,
+                run_id=context.run.run_id,
                 fit_seconds=step.fit_seconds,
                 fit_seconds_saved=step.fit_seconds_saved,
                 promotion=step.promotion_reason,

@@ -20,7 +20,15 @@ Protocol (`tune_model`):
    `min_improvement`, or at `time_budget_s` (then results depend on machine speed).
 5. The chosen spec is fitted on the search window to forecast the holdout (holdout metrics and errors),
    then refitted on the last `max_train_weeks` weeks of all data: the returned model.
-6. If no trial completes, or the chosen spec fails in step 5, FALLBACK_SPEC is used (``used_fallback``).
+6. If the best spec fails in step 5 (e.g. an AR unit root on the longer data), the next best of up to 3
+   are tried; if none completes, FALLBACK_SPEC is used. Either way ``used_fallback`` is True and
+   ``fallback_reason`` says why the returned spec is not the search's best.
+
+Defaults were chosen on M4 Weekly *validation* windows (each training series minus its last 13 weeks,
+scored on those 13 weeks; 60 series; the competition test set was not used), mean MASE (Naive 3.262):
+dense CV origins (every week) instead of one per fold (validation.py); no deterministic linear
+trend without differencing 2.857 -> 2.711; the random-walk anchor -> 2.671; two-stage "ols" regressors in
+the search 2.671 vs joint "mle" 2.689 at ~25 % less time; 40 trials 2.656 (+50 % time); cv_folds 2: 2.831.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ from arima_assets.forecasting.validation import cv_score, rolling_origin_splits
 __all__ = ["SEARCH_SPACES", "TuningResult", "TuningSettings", "holdout_errors", "tune_model"]
 
 _MIN_FIRST_FOLD_WEEKS = 26
+_MAX_CANDIDATES = 3  # best trials tried in turn for the holdout/final fits before FALLBACK_SPEC
 # evaluated first when they lie in the space: simple exponential smoothing, the DESIGN.md reference model,
 # and the random walk (the M4 Naive benchmark), so the search never ends worse than these on its own CV
 _ANCHOR_SPECS = (ModelSpec(order=(0, 1, 1)), ModelSpec(order=(1, 1, 1), fourier_k=2), ModelSpec(order=(0, 1, 0)))
@@ -215,7 +224,8 @@ class TuningResult:
         holdout_errors: actual - forecast on the holdout weeks (for Diebold-Mariano).
         trials_run / trials_failed / trials_pruned: trial counts (failed = could not be fitted).
         fit_seconds: wall time of the whole tuning.
-        used_fallback / fallback_reason: whether FALLBACK_SPEC replaced the search result, and why.
+        used_fallback / fallback_reason: whether the returned spec is not the search's best (a runner-up or
+            FALLBACK_SPEC), and why.
         stopped_by: "n_trials" | "patience" | "time_budget".
         trial_log: one dict per trial: number, label, state, value, fail_reason.
         cv_folds: CV folds used (settings.cv_folds, fewer when the search window is short).
@@ -408,22 +418,33 @@ def tune_model(
     else:
         stopped_by = "n_trials"
 
-    used_fallback, reason = False, None
+    used_fallback, need_fallback, reason = False, False, None
     spec, cv_value = FALLBACK_SPEC, math.nan
-    if completed:
-        best = study.best_trial
-        spec, cv_value = ModelSpec.from_dict(best.user_attrs["spec"]), float(best.value)
+    ranked: list[tuple[ModelSpec, float]] = []
+    for trial in sorted(completed, key=lambda t: t.value):
+        candidate = ModelSpec.from_dict(trial.user_attrs["spec"])
+        if candidate not in (c for c, _ in ranked):
+            ranked.append((candidate, float(trial.value)))
+    failures: list[str] = []
+    for candidate, value in ranked[:_MAX_CANDIDATES]:
         try:
-            model, metrics, errors = _holdout_and_final(spec, y_search, y_holdout, y_final, settings.maxiter)
+            model, metrics, errors = _holdout_and_final(candidate, y_search, y_holdout, y_final, settings.maxiter)
         except (FitError, ValueError, np.linalg.LinAlgError) as exc:
-            used_fallback, reason = True, f"chosen spec {spec.label()} failed on the full data: {exc}"
+            failures.append(f"{candidate.label()} failed on the full data: {exc}")
+            continue
+        spec, cv_value = candidate, value
+        if failures:
+            used_fallback, reason = True, f"runner-up {candidate.label()} used: " + "; ".join(failures)
+        break
     else:
-        reasons = sorted({str(t.user_attrs.get("fail_reason", t.state.name)) for t in trials})
-        used_fallback = True
-        reason = f"all {len(trials)} trials failed; reasons: {'; '.join(reasons)[:500]}"
+        used_fallback = need_fallback = True
+        if ranked:
+            reason = "; ".join(failures)
+        else:
+            reasons = sorted({str(t.user_attrs.get("fail_reason", t.state.name)) for t in trials})
+            reason = f"all {len(trials)} trials failed; reasons: {'; '.join(reasons)[:500]}"
 
-    if used_fallback:
-        spec = FALLBACK_SPEC
+    if need_fallback:
         try:
             cv_value = cv_score(
                 spec,

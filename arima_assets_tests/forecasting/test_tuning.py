@@ -7,11 +7,13 @@ from arima_assets.forecasting import (
     FALLBACK_SPEC,
     SEARCH_SPACES,
     ArimaModel,
+    FitError,
     ModelSpec,
     TuningSettings,
     holdout_errors,
     tune_model,
 )
+from arima_assets.forecasting import tuning
 
 from .conftest import make_weekly_sales
 
@@ -99,6 +101,25 @@ def test_all_trials_failing_falls_back(sales, monkeypatch):
     assert result.fallback_reason.startswith("all 3 trials failed; reasons: ValueError: cv_score: first fold")
     assert np.isfinite(result.cv_mase) and result.model.spec == FALLBACK_SPEC
     assert all(t["fail_reason"] for t in result.trial_log)
+
+
+def test_runner_up_when_the_best_spec_fails_on_the_full_data(sales, tuned, monkeypatch):
+    real = tuning._holdout_and_final
+
+    def best_fails(spec, *args):
+        if spec == tuned.spec:
+            raise FitError(f"{spec.label()}: simulated unit root")
+        return real(spec, *args)
+
+    monkeypatch.setattr(tuning, "_holdout_and_final", best_fails)
+    result = tune_model(sales, FAST)
+    values = sorted({t["value"] for t in tuned.trial_log if t["state"] == "COMPLETE"})
+    assert result.used_fallback and result.spec != tuned.spec
+    assert result.cv_mase == values[1]
+    assert result.fallback_reason == (
+        f"runner-up {result.spec.label()} used: {tuned.spec.label()} failed on the full data: "
+        f"{tuned.spec.label()}: simulated unit root"
+    )
 
 
 def test_invalid_inputs(sales):
