@@ -1,0 +1,271 @@
+"""M4 Weekly accuracy and speed: our tuned core vs Naive, seasonal Naive and statsforecast AutoARIMA.
+
+Protocol: every method forecasts h=13 from the TRAIN series only; ``Weekly-test.csv`` is read afterwards,
+once, to score the forecasts (sMAPE and MASE, M4 definitions, m=1). Our core runs ``tune_model`` with the
+settings of a named preset (its holdout is carved from the train series, inside tune_model); AutoARIMA runs
+with ``season_length=1`` and as many processes as ours. Naive is always scored on all 359 series and must
+reproduce the official sMAPE 9.161 / MASE 2.777: the harness checks itself.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from arima_assets.forecasting import TuningSettings, mase, smape, tune_model
+from benchmarks.m4_io import (
+    M4_HORIZON,
+    NAIVE_MASE,
+    NAIVE_SMAPE,
+    as_weekly,
+    load_test,
+    load_train,
+    select_subset,
+)
+from benchmarks.parallel import parallel_map
+from benchmarks.settings import preset_settings
+
+__all__ = [
+    "MethodResult",
+    "naive_forecasts",
+    "ours_forecasts",
+    "run_m4",
+    "score_forecasts",
+    "seasonal_naive_forecasts",
+    "statsforecast_forecasts",
+]
+
+SEASON = 52
+_TOLERANCE = 5e-4  # the official figures have 3 decimals
+
+
+@dataclass
+class MethodResult:
+    """Scores and timing of one method on a set of series."""
+
+    method: str
+    n_series: int
+    smape: float
+    mase: float
+    wall_seconds: float
+    seconds_per_series: float
+    processes: int
+    notes: str = ""
+    per_series: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """Everything but the per-series rows."""
+        out = asdict(self)
+        out.pop("per_series")
+        return out
+
+
+def naive_forecasts(train: dict[str, np.ndarray], ids: list[str]) -> dict[str, np.ndarray]:
+    """Last value repeated for 13 weeks."""
+    return {key: np.repeat(train[key][-1], M4_HORIZON) for key in ids}
+
+
+def seasonal_naive_forecasts(train: dict[str, np.ndarray], ids: list[str]) -> dict[str, np.ndarray]:
+    """The same weeks one year (52 weeks) earlier."""
+    return {key: train[key][-SEASON:][:M4_HORIZON].copy() for key in ids}
+
+
+def score_forecasts(
+    forecasts: dict[str, np.ndarray], train: dict[str, np.ndarray], test: dict[str, np.ndarray]
+) -> tuple[float, float, dict[str, dict[str, float]]]:
+    """Mean sMAPE and MASE (m=1) over the series of `forecasts`, and the per-series values."""
+    rows = {
+        key: {
+            "smape": smape(test[key], forecast),
+            "mase": mase(test[key], forecast, train[key], m=1),
+        }
+        for key, forecast in forecasts.items()
+    }
+    return (
+        float(np.mean([r["smape"] for r in rows.values()])),
+        float(np.mean([r["mase"] for r in rows.values()])),
+        rows,
+    )
+
+
+def _tune_one(item: tuple[str, np.ndarray, TuningSettings]) -> dict[str, Any]:
+    """Tune our core on one train series and forecast 13 weeks (runs in a worker process)."""
+    key, values, settings = item
+    started = time.perf_counter()
+    try:
+        result = tune_model(as_weekly(values), settings)
+        forecast = result.model.forecast(M4_HORIZON, level=())["mean"].to_numpy()
+    except (ValueError, RuntimeError) as exc:
+        return {"id": key, "error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - started}
+    return {
+        "id": key,
+        "forecast": forecast,
+        "spec": result.spec.label(),
+        "trials_run": result.trials_run,
+        "trials_failed": result.trials_failed,
+        "stopped_by": result.stopped_by,
+        "used_fallback": result.used_fallback,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def ours_forecasts(
+    train: dict[str, np.ndarray], ids: list[str], settings: TuningSettings, jobs: int
+) -> tuple[dict[str, np.ndarray], dict[str, dict[str, Any]], float]:
+    """Tune and forecast every series; returns forecasts, per-series details and the wall seconds.
+
+    A series whose tuning raises gets the Naive forecast, flagged ``error`` in its details (counted in the
+    report, never hidden).
+    """
+    items = [(key, train[key], settings) for key in ids]
+    started = time.perf_counter()
+    outcomes = parallel_map(_tune_one, items, jobs, label="M4 tune_model")
+    wall = time.perf_counter() - started
+    forecasts: dict[str, np.ndarray] = {}
+    details: dict[str, dict[str, Any]] = {}
+    for outcome in outcomes:
+        key = outcome.pop("id")
+        forecast = outcome.pop("forecast", None)
+        forecasts[key] = forecast if forecast is not None else np.repeat(train[key][-1], M4_HORIZON)
+        details[key] = outcome
+    return forecasts, details, wall
+
+
+def _long_frame(train: dict[str, np.ndarray], ids: list[str]) -> pd.DataFrame:
+    return pd.concat(
+        [pd.DataFrame({"unique_id": key, "ds": np.arange(len(train[key])), "y": train[key]}) for key in ids],
+        ignore_index=True,
+    )
+
+
+def statsforecast_forecasts(
+    train: dict[str, np.ndarray], ids: list[str], jobs: int
+) -> tuple[dict[str, np.ndarray], float, float]:
+    """statsforecast AutoARIMA(season_length=1) forecasts; returns forecasts, wall seconds and warm-up seconds.
+
+    A warm-up on one short series runs first (untimed in the wall seconds), so JIT compilation is not counted.
+    """
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoARIMA
+
+    def engine() -> StatsForecast:
+        return StatsForecast(models=[AutoARIMA(season_length=1)], freq=1, n_jobs=jobs)
+
+    started = time.perf_counter()
+    engine().forecast(df=_long_frame(train, [ids[0]]), h=M4_HORIZON)
+    warm_up = time.perf_counter() - started
+    frame = _long_frame(train, ids)
+    started = time.perf_counter()
+    result = engine().forecast(df=frame, h=M4_HORIZON)
+    wall = time.perf_counter() - started
+    forecasts = {
+        str(key): group.sort_values("ds")["AutoARIMA"].to_numpy(dtype=float)
+        for key, group in result.groupby("unique_id", sort=False)
+    }
+    missing = [key for key in ids if key not in forecasts or forecasts[key].size != M4_HORIZON]
+    if missing:
+        raise RuntimeError(f"statsforecast returned no 13-week forecast for {missing[:5]}")
+    return {key: forecasts[key] for key in ids}, wall, warm_up
+
+
+def _method(
+    name: str,
+    forecasts: dict[str, np.ndarray],
+    train: dict[str, np.ndarray],
+    test: dict[str, np.ndarray],
+    wall: float,
+    processes: int,
+    notes: str = "",
+    details: dict[str, dict[str, Any]] | None = None,
+) -> MethodResult:
+    s, m, rows = score_forecasts(forecasts, train, test)
+    if details:
+        for key, extra in details.items():
+            rows[key].update(extra)
+    return MethodResult(name, len(forecasts), s, m, wall, wall / len(forecasts), processes, notes, rows)
+
+
+def check_naive(result: MethodResult) -> str:
+    """Assert that Naive on all 359 series reproduces the official M4 figures; returns the printed line."""
+    line = (
+        f"Naive self-check on {result.n_series} series: sMAPE {result.smape:.3f} (official {NAIVE_SMAPE}), "
+        f"MASE {result.mase:.3f} (official {NAIVE_MASE})"
+    )
+    ok = abs(result.smape - NAIVE_SMAPE) < _TOLERANCE and abs(result.mase - NAIVE_MASE) < _TOLERANCE
+    if result.n_series != 359 or not ok:
+        raise AssertionError(f"harness self-check FAILED: {line}")
+    return line + ": OK"
+
+
+def run_m4(
+    folder: Path,
+    subset: int | None,
+    preset: str,
+    jobs: int,
+    with_ours: bool = True,
+    with_statsforecast: bool = True,
+) -> dict[str, Any]:
+    """The whole M4 part: self-check, then every method on the same (subset of) series.
+
+    Returns:
+        JSON-serialisable dict: ``self_check``, ``series`` (ids), ``preset``, ``settings``, ``methods`` (list
+        of summaries) and ``per_series``.
+    """
+    train = load_train(folder)
+    all_ids = list(train)
+    ids = select_subset(all_ids, subset)
+    settings = preset_settings(preset)
+
+    forecasts: dict[str, dict[str, np.ndarray]] = {}
+    walls: dict[str, float] = {}
+    for name, method in (("Naive", naive_forecasts), ("Seasonal Naive (52)", seasonal_naive_forecasts)):
+        started = time.perf_counter()
+        forecasts[name] = method(train, ids)
+        walls[name] = time.perf_counter() - started
+    notes: dict[str, str] = {}
+    details: dict[str, dict[str, dict[str, Any]]] = {}
+    if with_statsforecast:
+        sf, wall, warm = statsforecast_forecasts(train, ids, jobs)
+        forecasts["statsforecast AutoARIMA"], walls["statsforecast AutoARIMA"] = sf, wall
+        notes["statsforecast AutoARIMA"] = f"season_length=1; JIT warm-up {warm:.1f} s not counted"
+    if with_ours:
+        ours, info, wall = ours_forecasts(train, ids, settings, jobs)
+        name = f"ours: tune_model ({preset})"
+        forecasts[name], walls[name], details[name] = ours, wall, info
+        failed = sum(1 for row in info.values() if "error" in row)
+        fallback = sum(1 for row in info.values() if row.get("used_fallback"))
+        trials = np.mean([row.get("trials_run", 0) for row in info.values()])
+        notes[name] = f"mean {trials:.1f} trials; {fallback} fallback; {failed} failed (Naive substituted)"
+
+    # The holdout is read only now, after every forecast exists.
+    test = load_test(folder, all_ids)
+    naive_all = _method("Naive (all 359)", naive_forecasts(train, all_ids), train, test, 0.0, 1)
+    self_check = check_naive(naive_all)
+    methods = [
+        _method(
+            name,
+            fc,
+            train,
+            test,
+            walls[name],
+            1 if name.startswith(("Naive", "Seasonal")) else jobs,
+            notes.get(name, ""),
+            details.get(name),
+        )
+        for name, fc in forecasts.items()
+    ]
+    return {
+        "self_check": self_check,
+        "naive_all": naive_all.summary(),
+        "series": ids,
+        "preset": preset,
+        "settings": asdict(settings),
+        "jobs": jobs,
+        "methods": [m.summary() for m in methods],
+        "per_series": {m.method: m.per_series for m in methods},
+    }

@@ -1,0 +1,218 @@
+"""Smart-retraining replay: 27 weekly origins, four policies, a stable and a changed set.
+
+Data (no M4 test data is touched: the replay runs on the TRAIN series' own last 39 weeks):
+
+- stable: the longest M4 Weekly train series as they are, plus the shipped sample titles except the
+  TV-adaptation title;
+- changed: the same M4 series with a planted change (see benchmarks/changes.py) at a seeded random origin,
+  a third of each kind, plus the sample's TV-adaptation title (9781907734175) as it is.
+
+M4 series get a W-SAT DatetimeIndex ending 2024-07-20. Each series is one task (tuned once at the first
+origin; stable and changed M4 series share that tuning, their data being equal up to the change).
+Per policy and set: fits, fit and filter seconds, mean MASE and sMAPE, the ratio to always-retrain with a
+bootstrap 95 % interval over series, and bursts (retrains the week right after a previous retrain).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from arima_assets.config import ArimaConfig
+from arima_assets.data import load_sales
+from arima_assets.data.sample import SAMPLE_PATH
+from benchmarks.changes import CHANGE_KINDS, plant_change
+from benchmarks.m4_io import as_weekly, load_train
+from benchmarks.parallel import parallel_map
+from benchmarks.policies import POLICIES, PolicyRun, initial_model, origin_cuts, replay_schedule, replay_smart
+from benchmarks.settings import preset_config
+
+__all__ = ["DRIFT_TITLE", "bootstrap_ratio", "replay_series", "run_replay", "summarise_set"]
+
+DRIFT_TITLE = "9781907734175"
+_SEED = 20240720
+
+
+def _policy_runs(
+    series_id: str, series: pd.Series, cuts: list[int], start: Any, config: ArimaConfig
+) -> list[PolicyRun]:
+    cap = config.max_train_weeks
+    return [
+        replay_schedule("always", series_id, series, cuts, start, 1, cap),
+        replay_schedule("every 13", series_id, series, cuts, start, 13, cap),
+        replay_schedule("never", series_id, series, cuts, start, None, cap),
+        replay_smart(series_id, series, cuts, start, config),
+    ]
+
+
+def replay_series(task: dict[str, Any]) -> dict[str, Any]:
+    """Replay every policy on one series, and on its changed copy if the task has one (a worker task).
+
+    Task keys: id, values (np.ndarray), end (Timestamp), n_origins, preset, sets (list of "stable"/"changed"),
+    change (kind, origin) or None.
+    """
+    config = preset_config(task["preset"])
+    series = pd.Series(task["values"], index=pd.date_range(end=task["end"], periods=len(task["values"]), freq="W-SAT"))
+    cuts = origin_cuts(len(series), task["n_origins"])
+    start = initial_model(task["id"], series, cuts[0], config)
+    out: dict[str, Any] = {
+        "id": task["id"],
+        "initial_seconds": start.seconds,
+        "initial_spec": start.model.spec.label(),
+        "runs": {},
+    }
+    if "stable" in task["sets"]:
+        out["runs"]["stable"] = [r.summary() for r in _policy_runs(task["id"], series, cuts, start, config)]
+    if "changed" in task["sets"]:
+        changed = series
+        if task["change"] is not None:
+            kind, origin = task["change"]
+            values, planted = plant_change(
+                series.to_numpy(), cuts[origin], origin, kind, np.random.default_rng([_SEED, task["index"]])
+            )
+            changed = pd.Series(values, index=series.index)
+            out["change"] = asdict(planted)
+        out["runs"]["changed"] = [r.summary() for r in _policy_runs(task["id"], changed, cuts, start, config)]
+    return out
+
+
+def bootstrap_ratio(
+    policy: np.ndarray, reference: np.ndarray, n_boot: int = 2000, seed: int = _SEED
+) -> tuple[float, float, float, int]:
+    """Relative MASE: geometric mean over series of policy / reference, with a percentile bootstrap 95 % interval.
+
+    Every series counts equally (a ratio of set means would be dominated by the series with the largest MASE).
+    Equal values (including 0 and 0, a title that sells nothing) count as ratio 1; a series where only the
+    reference is 0 has no ratio and is left out.
+
+    Returns:
+        (ratio, low, high, series left out)
+    """
+    keep = (reference > 0) | (policy == reference)
+    ratios = np.where(policy == reference, 1.0, policy / np.where(reference > 0, reference, 1.0))[keep]
+    logs = np.log(ratios)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(logs), size=(n_boot, len(logs)))
+    low, high = np.exp(np.percentile(logs[draws].mean(axis=1), [2.5, 97.5]))
+    return float(np.exp(logs.mean())), float(low), float(high), int((~keep).sum())
+
+
+def summarise_set(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One row per policy over the series of a set (each item: the four policy summaries of one series)."""
+    by_policy = {p: [next(r for r in series if r["policy"] == p) for series in runs] for p in POLICIES}
+    reference = np.array([r["mase"] for r in by_policy["always"]])
+    rows = []
+    for policy, items in by_policy.items():
+        mases = np.array([r["mase"] for r in items])
+        fits = int(sum(r["fits"] for r in items))
+        bursts = int(sum(r["bursts"] for r in items))
+        ratio, low, high, left_out = bootstrap_ratio(mases, reference)
+        triggers: dict[str, int] = {}
+        for r in items:
+            for name, count in r["triggers"].items():
+                triggers[name] = triggers.get(name, 0) + count
+        errors = [f"{r['series_id']} {e}" for r in items for e in r["errors"]]
+        rows.append(
+            {
+                "policy": policy,
+                "errors": errors,
+                "series": len(items),
+                "fits": fits,
+                "fit_seconds": float(sum(r["fit_seconds"] for r in items)),
+                "filter_seconds": float(sum(r["filter_seconds"] for r in items)),
+                "mase": float(mases.mean()),
+                "smape": float(np.mean([r["smape"] for r in items])),
+                "mase_ratio": ratio,
+                "mase_ratio_ci": [low, high],
+                "ratio_left_out": left_out,
+                "bursts": bursts,
+                "burst_share": bursts / fits if fits else 0.0,
+                "triggers": triggers,
+            }
+        )
+    always_cost = rows[0]["fit_seconds"] + rows[0]["filter_seconds"]
+    for row in rows:
+        row["cost_share"] = (row["fit_seconds"] + row["filter_seconds"]) / always_cost if always_cost else float("nan")
+    return rows
+
+
+def _sample_series() -> dict[str, pd.Series]:
+    sales = load_sales(SAMPLE_PATH)
+    return {isbn: sales.weekly_series(isbn) for isbn in sales.isbns()}
+
+
+def build_tasks(folder: Path, n_m4: int, n_origins: int, preset: str, with_sample: bool = True) -> list[dict[str, Any]]:
+    """One task per series: the `n_m4` longest M4 series (stable + changed), then the sample titles."""
+    train = load_train(folder)
+    longest = sorted(train, key=lambda key: (-len(train[key]), int(key[1:])))[:n_m4]
+    rng = np.random.default_rng(_SEED)
+    kinds = [CHANGE_KINDS[i % 3] for i in range(n_m4)]
+    rng.shuffle(kinds)
+    last_change_origin = max(1, (2 * n_origins) // 3)
+    tasks: list[dict[str, Any]] = []
+    for index, key in enumerate(longest):
+        origin = int(rng.integers(1, last_change_origin + 1))
+        series = as_weekly(train[key])
+        tasks.append(
+            {
+                "id": key,
+                "index": index,
+                "values": series.to_numpy(),
+                "end": series.index[-1],
+                "n_origins": n_origins,
+                "preset": preset,
+                "sets": ["stable", "changed"],
+                "change": (kinds[index], origin),
+            }
+        )
+    if with_sample:
+        for index, (isbn, series) in enumerate(_sample_series().items(), start=len(tasks)):
+            tasks.append(
+                {
+                    "id": isbn,
+                    "index": index,
+                    "values": series.to_numpy(),
+                    "end": series.index[-1],
+                    "n_origins": n_origins,
+                    "preset": preset,
+                    "sets": ["changed"] if isbn == DRIFT_TITLE else ["stable"],
+                    "change": None,
+                }
+            )
+    return tasks
+
+
+def run_replay(folder: Path, n_m4: int, n_origins: int, preset: str, jobs: int) -> dict[str, Any]:
+    """The whole replay; returns the JSON-serialisable result (set tables, per-series rows, changes)."""
+    tasks = build_tasks(folder, n_m4, n_origins, preset)
+    started = time.perf_counter()
+    results = parallel_map(replay_series, tasks, jobs, label="replay series")
+    wall = time.perf_counter() - started
+    sets: dict[str, list[list[dict[str, Any]]]] = {"stable": [], "changed": []}
+    for result in results:
+        for name, runs in result["runs"].items():
+            sets[name].append(runs)
+    return {
+        "preset": preset,
+        "n_m4": n_m4,
+        "n_origins": n_origins,
+        "jobs": jobs,
+        "wall_seconds": wall,
+        "initial_tuning_seconds": float(sum(r["initial_seconds"] for r in results)),
+        "sets": {name: summarise_set(runs) for name, runs in sets.items() if runs},
+        "changes": [r["change"] | {"id": r["id"]} for r in results if "change" in r],
+        "series": [
+            {
+                "id": r["id"],
+                "initial_spec": r["initial_spec"],
+                "initial_seconds": r["initial_seconds"],
+                "runs": r["runs"],
+            }
+            for r in results
+        ],
+    }
