@@ -4,13 +4,14 @@ A failed check marks only its ISBN stale (see automation.model_condition); each 
 value and the threshold side by side.
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import dagster as dg
 import pandas as pd
 
 from arima_assets.config import ArimaConfig
-from arima_assets.decision import TriggerResult, age_trigger, drift_trigger, performance_trigger
+from arima_assets.decision import ModelRecord, TriggerResult, age_trigger, drift_trigger, performance_trigger
 from arima_assets.defs.automation import check_condition
 from arima_assets.defs.data_assets import series_from_frame
 from arima_assets.defs.partitions import isbn_partitions
@@ -19,8 +20,8 @@ from arima_assets.defs.resources import ModelStoreResource
 __all__ = ["model_drift", "forecast_performance", "model_age", "model_checks"]
 
 
-def _result(trigger: TriggerResult, **extra: object) -> dg.AssetCheckResult:
-    metadata: dict[str, object] = {"reason": trigger.reason, **extra}
+def _result(trigger: TriggerResult) -> dg.AssetCheckResult:
+    metadata: dict[str, object] = {"reason": trigger.reason}
     if trigger.observed is not None:
         metadata["observed"] = float(trigger.observed)
     if trigger.threshold is not None:
@@ -33,71 +34,49 @@ def _result(trigger: TriggerResult, **extra: object) -> dg.AssetCheckResult:
     )
 
 
-def _no_champion(isbn: str) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        passed=False,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=f"ISBN {isbn} has no champion model",
+def _model_check(name: str, judge: Callable[[ModelRecord, pd.Series, ArimaConfig], TriggerResult], doc: str):
+    """A partitioned check on arima_model that loads the ISBN's champion and series and asks `judge`."""
+
+    @dg.asset_check(
+        name=name,
+        asset="arima_model",
+        partitions_def=isbn_partitions,
+        additional_ins={"weekly_sales": dg.AssetIn()},
+        automation_condition=check_condition(),
+        description=doc,
     )
+    def _check(
+        context: dg.AssetCheckExecutionContext,
+        arima_config: ArimaConfig,
+        model_store: ModelStoreResource,
+        weekly_sales: pd.DataFrame,
+    ) -> dg.AssetCheckResult:
+        isbn = context.partition_key
+        champion = model_store.get_store().get_champion(isbn)
+        if champion is None:
+            return dg.AssetCheckResult(
+                passed=False, severity=dg.AssetCheckSeverity.WARN, description=f"ISBN {isbn} has no champion model"
+            )
+        return _result(judge(champion, series_from_frame(weekly_sales), arima_config))
+
+    return _check
 
 
-_CHECK_KWARGS = dict(
-    asset="arima_model",
-    partitions_def=isbn_partitions,
-    additional_ins={"weekly_sales": dg.AssetIn()},
-    automation_condition=check_condition(),
+model_drift = _model_check(
+    "model_drift",
+    lambda champion, series, config: drift_trigger(champion, champion.load_model(), series, config),
+    "Fails when the weeks since training drifted from the training window (score above drift_threshold).",
 )
-
-
-@dg.asset_check(**_CHECK_KWARGS)
-def model_drift(
-    context: dg.AssetCheckExecutionContext,
-    arima_config: ArimaConfig,
-    model_store: ModelStoreResource,
-    weekly_sales: pd.DataFrame,
-) -> dg.AssetCheckResult:
-    """Fails when the weeks since training drifted from the training window (score above drift_threshold)."""
-    isbn = context.partition_key
-    champion = model_store.get_store().get_champion(isbn)
-    if champion is None:
-        return _no_champion(isbn)
-    series = series_from_frame(weekly_sales)
-    return _result(drift_trigger(champion, champion.load_model(), series, arima_config))
-
-
-@dg.asset_check(**_CHECK_KWARGS)
-def forecast_performance(
-    context: dg.AssetCheckExecutionContext,
-    arima_config: ArimaConfig,
-    model_store: ModelStoreResource,
-    weekly_sales: pd.DataFrame,
-) -> dg.AssetCheckResult:
-    """Fails when the out-of-sample error since training is worse than the holdout baseline by more than
-    performance_threshold (relative)."""
-    isbn = context.partition_key
-    champion = model_store.get_store().get_champion(isbn)
-    if champion is None:
-        return _no_champion(isbn)
-    series = series_from_frame(weekly_sales)
-    return _result(
-        performance_trigger(champion, champion.load_model(), series, arima_config),
-        baseline_mase=champion.holdout_mase,
-    )
-
-
-@dg.asset_check(**_CHECK_KWARGS)
-def model_age(
-    context: dg.AssetCheckExecutionContext,
-    arima_config: ArimaConfig,
-    model_store: ModelStoreResource,
-    weekly_sales: pd.DataFrame,
-) -> dg.AssetCheckResult:
-    """Fails when the champion is older than max_model_age_days (the automation retrains it regardless)."""
-    isbn = context.partition_key
-    champion = model_store.get_store().get_champion(isbn)
-    if champion is None:
-        return _no_champion(isbn)
-    return _result(age_trigger(champion, arima_config, datetime.now(UTC)), trained_at=champion.trained_at.isoformat())
-
+forecast_performance = _model_check(
+    "forecast_performance",
+    lambda champion, series, config: performance_trigger(champion, champion.load_model(), series, config),
+    "Fails when the out-of-sample error since training is worse than the holdout baseline by more than "
+    "performance_threshold (relative).",
+)
+model_age = _model_check(
+    "model_age",
+    lambda champion, series, config: age_trigger(champion, config, datetime.now(UTC)),
+    "Fails when the champion is older than max_model_age_days (the automation retrains it regardless).",
+)
 
 model_checks = [model_drift, forecast_performance, model_age]
