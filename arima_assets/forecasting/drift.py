@@ -72,7 +72,8 @@ def _lag1_inflation(errors: np.ndarray) -> tuple[float, float]:
 
 
 def _long_run_variance(x: np.ndarray, bandwidth: int) -> float:
-    """Newey-West (Bartlett kernel) long-run variance of `x`: the variance of its mean times its length."""
+    """Newey-West (Bartlett) long-run variance of `x` (n times the variance of its mean), at least the
+    plain variance (negative autocorrelation is not allowed to shrink it)."""
     centred = x - x.mean()
     n = x.size
     total = float(np.dot(centred, centred)) / n
@@ -93,7 +94,7 @@ def _year_over_year_z(values: np.ndarray, n_train: int) -> float:
     shift = abs(float(recent.mean() - train.mean()))
     if variance == 0.0:
         return float("inf") if shift > 0 else 0.0
-    return shift / np.sqrt(variance * (1 / recent.size + 1 / train.size))
+    return float(shift / np.sqrt(variance * (1 / recent.size + 1 / train.size)))
 
 
 def assess_drift(

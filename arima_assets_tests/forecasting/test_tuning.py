@@ -12,8 +12,8 @@ from arima_assets.forecasting import (
     TuningSettings,
     holdout_errors,
     tune_model,
+    tuning,
 )
-from arima_assets.forecasting import tuning
 
 from .conftest import make_weekly_sales
 
