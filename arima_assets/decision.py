@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
-from arima_assets.forecasting import ArimaModel, assess_drift, assess_performance
+from arima_assets.forecasting import ArimaModel, assess_drift, assess_performance, challenger_is_better
 
 __all__ = [
     "Trigger",
@@ -27,6 +28,8 @@ __all__ = [
     "forced_verdict",
     "drift_trigger",
     "performance_trigger",
+    "challenger_trigger",
+    "challenger_evidence_weeks",
     "MIN_BASELINE_MASE",
     "evaluate_triggers",
     "decide",
@@ -42,6 +45,7 @@ class Trigger(StrEnum):
     AGE = "age"
     DRIFT = "drift"
     PERFORMANCE = "performance"
+    CHALLENGER = "challenger"
 
 
 class DecisionSettings(Protocol):
@@ -53,6 +57,7 @@ class DecisionSettings(Protocol):
     min_evidence_weeks: int
     forecast_horizon: int
     force_retrain: bool
+    dm_alpha: float
 
 
 @dataclass(frozen=True)
@@ -123,13 +128,18 @@ class TriggerResult:
 class Decision:
     """Train or reuse, and every trigger's verdict that led there."""
 
-    action: str  # "train" | "reuse"
+    action: str  # "train" | "promote" | "reuse"
     triggers: tuple[TriggerResult, ...]
 
     @property
     def retrain(self) -> bool:
         """True when a new model must be trained."""
         return self.action == "train"
+
+    @property
+    def stale(self) -> bool:
+        """True when the champion must change (train or promote): what the automation acts on."""
+        return self.action != "reuse"
 
     @property
     def fired(self) -> list[Trigger]:
@@ -215,16 +225,45 @@ def performance_trigger(
     return TriggerResult(Trigger.PERFORMANCE, result.degraded, result.reason, result.ratio, 1 + result.threshold)
 
 
+def challenger_evidence_weeks(candidate: ModelRecord, series: pd.Series) -> int:
+    """Weeks of `series` after the pending challenger's training data: its out-of-sample evidence."""
+    trained_until = pd.Timestamp(candidate.model["trained_until"])
+    return int((series.index > trained_until).sum())
+
+
+def challenger_trigger(
+    record: ModelRecord, model: ArimaModel, candidate: ModelRecord, series: pd.Series, settings: DecisionSettings
+) -> TriggerResult:
+    """Fires when a pending challenger (trained earlier, not promoted then) beats the champion out of sample.
+
+    Both are scored on the weeks after the challenger's training data, which neither was fitted on: one-step
+    errors of the kept parameters, compared with the one-sided Diebold-Mariano test at `dm_alpha`. Needs at
+    least `min_evidence_weeks` such weeks.
+    """
+    weeks = challenger_evidence_weeks(candidate, series)
+    if weeks < settings.min_evidence_weeks:
+        reason = (
+            f"pending challenger {candidate.spec_label}: {weeks} of {settings.min_evidence_weeks} weeks of evidence"
+        )
+        return TriggerResult(Trigger.CHALLENGER, False, reason, float(weeks), float(settings.min_evidence_weeks))
+    champion_errors = np.asarray(model.one_step_errors(series), dtype=float)[-weeks:]
+    challenger_errors = np.asarray(candidate.load_model().one_step_errors(series), dtype=float)[-weeks:]
+    better, reason = challenger_is_better(champion_errors, challenger_errors, alpha=settings.dm_alpha)
+    label = f"pending challenger {candidate.spec_label} on {weeks} new weeks: {reason}"
+    return TriggerResult(Trigger.CHALLENGER, better, label, float(weeks), float(settings.min_evidence_weeks))
+
+
 def evaluate_triggers(
     record: ModelRecord | None,
     series: pd.Series | None,
     settings: DecisionSettings,
     now: datetime,
+    candidate: ModelRecord | None = None,
 ) -> tuple[TriggerResult, ...]:
     """Evaluate every trigger the evidence allows.
 
     Without a record only MISSING (and FORCED) can be judged; without a series, the data triggers (drift,
-    performance) are skipped: the age condition uses that form.
+    performance, a pending challenger) are skipped: the age condition uses that form.
     """
     results: list[TriggerResult] = []
     if settings.force_retrain:
@@ -242,6 +281,8 @@ def evaluate_triggers(
         return tuple(results)
     results.append(drift_trigger(record, model, series, settings))
     results.append(performance_trigger(record, model, series, settings))
+    if candidate is not None:
+        results.append(challenger_trigger(record, model, candidate, series, settings))
     return tuple(results)
 
 
@@ -250,20 +291,29 @@ def decide(
     series: pd.Series | None,
     settings: DecisionSettings,
     now: datetime | None = None,
+    candidate: ModelRecord | None = None,
 ) -> Decision:
-    """Decide whether to train a new model for one ISBN or keep the champion.
+    """Decide for one ISBN: keep the champion, promote the pending challenger, or train.
 
     Args:
         record: the current champion, or None when there is none.
         series: the latest weekly series, or None to judge only missing/forced/age.
         settings: thresholds (an ArimaConfig).
         now: the evaluation time (default: now, UTC).
+        candidate: a challenger trained earlier that did not beat the champion then, if any.
 
     Returns:
-        Decision with action "train" when any trigger fired, else "reuse".
+        Decision with action "promote" when the pending challenger won out of sample, else "train" when any
+        other trigger fired, else "reuse".
     """
-    triggers = evaluate_triggers(record, series, settings, now or datetime.now(UTC))
-    action = "train" if any(t.fired for t in triggers) else "reuse"
+    triggers = evaluate_triggers(record, series, settings, now or datetime.now(UTC), candidate)
+    fired = {t.trigger for t in triggers if t.fired}
+    if Trigger.CHALLENGER in fired:
+        action = "promote"
+    elif fired:
+        action = "train"
+    else:
+        action = "reuse"
     return Decision(action, triggers)
 
 

@@ -19,8 +19,9 @@ def build_report(outcomes: dict[str, Outcome], isbns: list[str], configuration: 
         configuration: the settings used (reported as they are).
 
     Returns:
-        total_books, successful_models (trained + kept + reused), reused_models, newly_trained_models (a fit was
-        run: promoted or kept after comparison), failed_models, not_run, reuse_rate (reused / successful),
+        total_books, successful_models (trained + kept + promoted + reused), reused_models, newly_trained_models
+        (a fit was run: the challenger won, or lost and stays pending), failed_models, not_run, reuse_rate
+        (reused / successful),
         configuration, retraining_stats (triggers fired, promotions, fit seconds spent and saved) and
         decisions (per ISBN: status, triggers, reasons, error).
     """
@@ -28,7 +29,7 @@ def build_report(outcomes: dict[str, Outcome], isbns: list[str], configuration: 
     status = Counter(outcome.status for outcome in in_scope.values())
     trained = status["trained"] + status["kept"]
     reused = status["reused"]
-    successful = trained + reused
+    successful = trained + reused + status["promoted"]
     triggers: Counter[str] = Counter()
     for outcome in in_scope.values():
         triggers.update(outcome.decision.get("fired", []))
@@ -55,8 +56,9 @@ def build_report(outcomes: dict[str, Outcome], isbns: list[str], configuration: 
         "configuration": configuration,
         "retraining_stats": {
             "triggers": dict(sorted(triggers.items())),
-            "promoted": status["trained"],
+            "new_champions": status["trained"],
             "champion_kept": status["kept"],
+            "pending_challengers_promoted": status["promoted"],
             "fit_seconds_spent": round(sum(o.fit_seconds for o in in_scope.values()), 3),
             "fit_seconds_saved": round(sum(o.fit_seconds_saved for o in in_scope.values()), 3),
         },

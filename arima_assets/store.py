@@ -27,8 +27,8 @@ class StoreError(RuntimeError):
 class Outcome:
     """What the last execution of an ISBN's model asset did.
 
-    status: "trained" (challenger promoted or first model), "kept" (challenger lost, champion kept),
-    "reused" (no trigger fired, no fit) or "failed".
+    status: "trained" (a new challenger won, or first model), "kept" (challenger lost, champion kept),
+    "promoted" (a pending challenger won later, no fit), "reused" (no trigger fired, no fit) or "failed".
     """
 
     isbn: str
@@ -47,7 +47,8 @@ class Outcome:
 
 
 class ModelStore:
-    """Champions and outcomes under one folder: `champions/<isbn>.json`, `outcomes/<isbn>.json`."""
+    """Champions, pending challengers and outcomes under one folder: `champions/<isbn>.json`,
+    `candidates/<isbn>.json`, `outcomes/<isbn>.json`."""
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
@@ -60,6 +61,19 @@ class ModelStore:
     def put_champion(self, record: ModelRecord) -> None:
         """Replace the ISBN's champion atomically."""
         self._write(self.folder / "champions" / f"{record.isbn}.json", record.to_dict())
+
+    def get_candidate(self, isbn: str) -> ModelRecord | None:
+        """The ISBN's pending challenger (trained, not promoted yet), or None."""
+        data = self._read(self.folder / "candidates" / f"{isbn}.json")
+        return None if data is None else ModelRecord.from_dict(data)
+
+    def put_candidate(self, isbn: str, record: ModelRecord | None) -> None:
+        """Set (atomically) or clear the ISBN's pending challenger."""
+        path = self.folder / "candidates" / f"{isbn}.json"
+        if record is None:
+            path.unlink(missing_ok=True)
+        else:
+            self._write(path, record.to_dict())
 
     def get_outcome(self, isbn: str) -> Outcome | None:
         """The last recorded outcome for the ISBN, or None."""

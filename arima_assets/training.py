@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from arima_assets.config import ArimaConfig
-from arima_assets.decision import Decision, ModelRecord, decide
+from arima_assets.decision import Decision, ModelRecord, Trigger, challenger_evidence_weeks, decide
 from arima_assets.forecasting import (
     ArimaModel,
     TuningResult,
@@ -32,8 +32,10 @@ __all__ = ["ModelStepResult", "tuning_settings", "series_version", "run_model_st
 class ModelStepResult:
     """What one execution of the model step did.
 
-    status: "trained" (challenger promoted, or first model), "kept" (challenger lost: champion kept, age clock
-    restarted), or "reused" (no trigger fired: no fit).
+    status: "trained" (a new challenger replaced the champion, or first model), "kept" (the new challenger was
+    not better on the holdout: champion kept, age clock restarted, challenger left pending), "promoted" (the
+    pending challenger beat the champion on the weeks since: promoted without a fit) or "reused" (no trigger
+    fired: no fit). `candidate` is the pending challenger to keep after this step (None: none pending).
     """
 
     status: str
@@ -44,6 +46,7 @@ class ModelStepResult:
     promotion_reason: str | None
     fit_seconds: float
     fit_seconds_saved: float
+    candidate: ModelRecord | None = None
 
 
 def tuning_settings(config: ArimaConfig) -> TuningSettings:
@@ -120,23 +123,41 @@ def _promote(
     return better, reason
 
 
+#: A pending challenger that has not won after this many weeks of evidence (x min_evidence_weeks) is dropped.
+CANDIDATE_PATIENCE = 4
+
+
 def run_model_step(
     isbn: str,
     series: pd.Series,
     champion: ModelRecord | None,
     config: ArimaConfig,
     now: datetime | None = None,
+    candidate: ModelRecord | None = None,
 ) -> ModelStepResult:
-    """Decide for one ISBN and, if a trigger fired, train and run the champion/challenger comparison.
+    """Decide for one ISBN: reuse the champion, promote a pending challenger, or tune a new challenger.
 
-    Nothing is written: the caller commits `champion` to the store (after tracking it), so a failure anywhere
-    before that leaves the stored champion as it was.
+    A new challenger replaces the champion if it is better on the holdout (Diebold-Mariano); otherwise the
+    champion is kept and the challenger stays pending: it is promoted later if it beats the champion on the
+    weeks that arrive after it (both out of sample), without another fit.
+
+    Nothing is written: the caller commits `champion` (and `candidate`) to the store after tracking them, so a
+    failure anywhere before that leaves the stored state as it was.
     """
     now = now or datetime.now(UTC)
-    decision = decide(champion, series, config, now)
-    if not decision.retrain:
+    decision = decide(champion, series, config, now, candidate)
+    if decision.action == "promote":
+        assert candidate is not None
+        reason = decision.get(Trigger.CHALLENGER).reason
+        promoted = replace(candidate, age_clock_start=now)
+        return ModelStepResult("promoted", decision, promoted, None, None, reason, 0.0, promoted.fit_seconds)
+    if decision.action == "reuse":
         assert champion is not None
-        return ModelStepResult("reused", decision, champion, None, None, None, 0.0, champion.fit_seconds)
+        if candidate is not None and _candidate_expired(candidate, series, config):
+            candidate = None
+        return ModelStepResult(
+            "reused", decision, champion, None, None, None, 0.0, champion.fit_seconds, candidate=candidate
+        )
 
     warm = None
     if champion is not None:
@@ -152,7 +173,11 @@ def run_model_step(
     if promote or champion is None:
         return ModelStepResult("trained", decision, challenger, challenger, result, reason, fit_seconds, 0.0)
     kept = _confirm_champion(champion, series, now)
-    return ModelStepResult("kept", decision, kept, challenger, result, reason, fit_seconds, 0.0)
+    return ModelStepResult("kept", decision, kept, challenger, result, reason, fit_seconds, 0.0, challenger)
+
+
+def _candidate_expired(candidate: ModelRecord, series: pd.Series, config: ArimaConfig) -> bool:
+    return challenger_evidence_weeks(candidate, series) >= CANDIDATE_PATIENCE * config.min_evidence_weeks
 
 
 def _confirm_champion(champion: ModelRecord, series: pd.Series, now: datetime) -> ModelRecord:

@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 
 from arima_assets.config import get_arima_config
-from arima_assets.decision import Trigger, decide
-from arima_assets.training import run_model_step, series_version
+from arima_assets.decision import ModelRecord, Trigger, decide
+from arima_assets.forecasting import ArimaModel, ModelSpec
+from arima_assets.training import _confirm_champion, run_model_step, series_version
 from arima_assets_tests.test_decision import NOW, record_for, weekly
 
 
@@ -57,3 +58,40 @@ def test_challenger_replaces_a_champion_broken_by_a_level_shift(config) -> None:
     assert step.status == "trained", step.promotion_reason
     assert "better" in step.promotion_reason.lower()
     assert step.champion.data_end == str(pd.Timestamp("2024-07-20").date())
+
+
+def _record_until(series: pd.Series, weeks: int, spec: ModelSpec) -> ModelRecord:
+    model = ArimaModel(spec).fit(series.iloc[:weeks])
+    return ModelRecord(
+        isbn="9780722532935",
+        model=model.to_dict(),
+        spec_label=model.spec.label(),
+        trained_at=NOW,
+        age_clock_start=NOW,
+        data_start=str(series.index[0].date()),
+        data_end=str(series.index[weeks - 1].date()),
+        data_version="v",
+        cv_mase=1.0,
+        holdout_mase=1.0,
+    )
+
+
+def test_pending_challenger_is_promoted_without_a_fit_when_it_wins_later(config) -> None:
+    series = weekly(240, shift_at=150, factor=3.0)
+    stale = _record_until(series, 150, ModelSpec(order=(1, 0, 0), trend="c"))  # pre-shift level, mean-reverting
+    champion = _confirm_champion(stale, series.iloc[:200], NOW)  # kept at week 200: drift reference moved on
+    candidate = _record_until(series, 200, ModelSpec(order=(1, 1, 1)))
+    step = run_model_step("9780722532935", series, champion, config, NOW, candidate=candidate)
+    assert step.decision.action == "promote", step.decision.to_dict()
+    assert step.status == "promoted" and step.fit_seconds == 0.0 and step.tuning is None
+    assert step.champion.model == candidate.model and step.candidate is None
+    assert "on 40 new weeks: challenger better" in step.promotion_reason
+
+
+def test_pending_challenger_that_never_wins_expires(config) -> None:
+    series = weekly(240, seed=7)
+    champion = record_for(series, 200)
+    step_fresh = run_model_step("9780722532935", series.iloc[:205], champion, config, NOW, candidate=champion)
+    assert step_fresh.status == "reused" and step_fresh.candidate is champion, "too little evidence yet: pending"
+    step_late = run_model_step("9780722532935", series, champion, config, NOW, candidate=champion)
+    assert step_late.status == "reused" and step_late.candidate is None, "40 weeks without winning: dropped"

@@ -196,6 +196,7 @@ def replay_smart(
     """The project's model step each week: reuse (re-filter) or retrain as the decision engine says."""
     run = PolicyRun("smart", series_id)
     champion: ModelRecord = start.step.champion
+    candidate: ModelRecord | None = None  # a pending challenger, carried from step to step like the model store
     for origin, cut in enumerate(cuts):
         history = series.iloc[:cut]
         if origin == 0:
@@ -207,7 +208,7 @@ def replay_smart(
             now = start.now + timedelta(days=7 * origin)
             started = time.perf_counter()
             try:
-                step = run_model_step(series_id, history, champion, config, now)
+                step = run_model_step(series_id, history, champion, config, now, candidate=candidate)
             except Exception as exc:  # a project bug at this origin: recorded, champion kept, replay goes on
                 run.errors.append(f"origin {origin}: {type(exc).__name__}: {exc}")
                 step = None
@@ -225,7 +226,7 @@ def replay_smart(
         if step is None:
             run.origins.append(OriginResult(origin, False, fit_s, filter_s, m, s, "error", ()))
             continue
-        champion = step.champion
+        champion, candidate = step.champion, step.candidate
         retrained = step.status in ("trained", "kept")
         triggers = tuple(str(t) for t in step.decision.fired) if origin > 0 else ()
         run.origins.append(OriginResult(origin, retrained, fit_s, filter_s, m, s, step.status, triggers))

@@ -11,13 +11,22 @@ import dagster as dg
 import pandas as pd
 
 from arima_assets.config import ArimaConfig
-from arima_assets.decision import ModelRecord, TriggerResult, age_trigger, drift_trigger, performance_trigger
+from arima_assets.decision import (
+    ModelRecord,
+    Trigger,
+    TriggerResult,
+    age_trigger,
+    challenger_trigger,
+    drift_trigger,
+    performance_trigger,
+)
 from arima_assets.defs.automation import check_condition
 from arima_assets.defs.data_assets import series_from_frame
 from arima_assets.defs.partitions import isbn_partitions
 from arima_assets.defs.resources import ModelStoreResource
+from arima_assets.store import ModelStore
 
-__all__ = ["model_drift", "forecast_performance", "model_age", "model_checks"]
+__all__ = ["model_drift", "forecast_performance", "model_age", "challenger_comparison", "model_checks"]
 
 
 def _result(trigger: TriggerResult) -> dg.AssetCheckResult:
@@ -34,7 +43,10 @@ def _result(trigger: TriggerResult) -> dg.AssetCheckResult:
     )
 
 
-def _model_check(name: str, judge: Callable[[ModelRecord, pd.Series, ArimaConfig], TriggerResult], doc: str):
+Judge = Callable[[ModelRecord, pd.Series, ArimaConfig, ModelStore], TriggerResult]
+
+
+def _model_check(name: str, judge: Judge, doc: str):
     """A partitioned check on arima_model that loads the ISBN's champion and series and asks `judge`."""
 
     @dg.asset_check(
@@ -52,31 +64,49 @@ def _model_check(name: str, judge: Callable[[ModelRecord, pd.Series, ArimaConfig
         weekly_sales: pd.DataFrame,
     ) -> dg.AssetCheckResult:
         isbn = context.partition_key
-        champion = model_store.get_store().get_champion(isbn)
+        store = model_store.get_store()
+        champion = store.get_champion(isbn)
         if champion is None:
             return dg.AssetCheckResult(
                 passed=False, severity=dg.AssetCheckSeverity.WARN, description=f"ISBN {isbn} has no champion model"
             )
-        return _result(judge(champion, series_from_frame(weekly_sales), arima_config))
+        return _result(judge(champion, series_from_frame(weekly_sales), arima_config, store))
 
     return _check
 
 
 model_drift = _model_check(
     "model_drift",
-    lambda champion, series, config: drift_trigger(champion, champion.load_model(), series, config),
+    lambda champion, series, config, store: drift_trigger(champion, champion.load_model(), series, config),
     "Fails when the weeks since training drifted from the training window (score above drift_threshold).",
 )
 forecast_performance = _model_check(
     "forecast_performance",
-    lambda champion, series, config: performance_trigger(champion, champion.load_model(), series, config),
+    lambda champion, series, config, store: performance_trigger(champion, champion.load_model(), series, config),
     "Fails when the out-of-sample error since training is worse than the holdout baseline by more than "
     "performance_threshold (relative).",
 )
 model_age = _model_check(
     "model_age",
-    lambda champion, series, config: age_trigger(champion, config, datetime.now(UTC)),
+    lambda champion, series, config, store: age_trigger(champion, config, datetime.now(UTC)),
     "Fails when the champion is older than max_model_age_days (the automation retrains it regardless).",
 )
 
-model_checks = [model_drift, forecast_performance, model_age]
+
+def _judge_pending_challenger(
+    champion: ModelRecord, series: pd.Series, config: ArimaConfig, store: ModelStore
+) -> TriggerResult:
+    candidate = store.get_candidate(champion.isbn)
+    if candidate is None:
+        return TriggerResult(Trigger.CHALLENGER, False, "no pending challenger")
+    return challenger_trigger(champion, champion.load_model(), candidate, series, config)
+
+
+challenger_comparison = _model_check(
+    "challenger_comparison",
+    _judge_pending_challenger,
+    "Fails when a pending challenger (trained earlier, not better then) now beats the champion on the weeks "
+    "since it was trained (Diebold-Mariano at dm_alpha): the model is then promoted without a fit.",
+)
+
+model_checks = [model_drift, forecast_performance, model_age, challenger_comparison]

@@ -49,6 +49,7 @@ def model_metadata(step: ModelStepResult) -> dict[str, object]:
         metadata["mlflow_model_version"] = dg.MetadataValue.text(f"arima-{champion.isbn} v{links['version']}")
     if links.get("rejected_version"):
         metadata["mlflow_rejected_version"] = links["rejected_version"]
+    metadata["pending_challenger"] = step.candidate.spec_label if step.candidate else "none"
     if step.challenger is not None:
         metadata["challenger_spec"] = step.challenger.spec_label
         metadata["challenger_holdout_mase"] = step.challenger.holdout_mase
@@ -77,13 +78,15 @@ def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         """Tuned ARIMA model of the ISBN (spec + parameters, no pickle). Trains only when the decision engine
         finds the champion missing, too old, drifted, degraded or forced; a challenger replaces the champion
-        only if it is better on the same out-of-sample weeks (Diebold-Mariano). Otherwise the champion is
-        reused without a fit, and the metadata says why."""
+        only if it is better on the same out-of-sample weeks (Diebold-Mariano), else it stays pending and is
+        promoted later, without a fit, if it wins on the weeks that follow. Otherwise the champion is reused
+        without a fit, and the metadata says why."""
         isbn = context.partition_key
         store = model_store.get_store()
         series = series_from_frame(weekly_sales)
         try:
-            step = run_model_step(isbn, series, store.get_champion(isbn), arima_config)
+            candidate = store.get_candidate(isbn)
+            step = run_model_step(isbn, series, store.get_champion(isbn), arima_config, candidate=candidate)
             tags = {"dagster_run_id": context.run.run_id, "isbn": isbn, "partition_key": isbn}
             step = track_model_step(mlflow, step, isbn, arima_config, tags)
         except Exception as exc:
@@ -100,6 +103,8 @@ def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
             raise
         if step.status != "reused":
             store.put_champion(step.champion)
+        if step.candidate != candidate:
+            store.put_candidate(isbn, step.candidate)
         store.put_outcome(
             Outcome(
                 isbn=isbn,

@@ -86,9 +86,14 @@ def track_model_step(
             registry.promote_challenger(isbn, run_id, champion.model, reason="champion registered from the store")
         version = registry.record_kept_champion(isbn, run_id, challenger.model, reason=step.promotion_reason or "")
         links.update(rejected_version=str(version.version), version=champion.mlflow.get("version", ""))
+        pending = {"version": str(version.version), "model_uri": version.uri, "run_id": run_id}
+        step = replace(step, candidate=replace(challenger, mlflow={**challenger.mlflow, **pending}))
+    elif step.status == "promoted" and champion.mlflow.get("version"):
+        registry.set_champion(isbn, int(champion.mlflow["version"]))
+        links.update({k: v for k, v in champion.mlflow.items() if k in ("version", "model_uri")})
     else:
         links.update({k: v for k, v in champion.mlflow.items() if k in ("version", "model_uri")})
-    trained = 1.0 if step.status in ("trained", "kept") else 0.0
+    trained = 1.0 if step.status in ("trained", "kept") else 0.0  # a fit was run
     registry.log_summary(
         parent_run_id,
         {

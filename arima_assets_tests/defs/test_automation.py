@@ -30,7 +30,8 @@ def test_new_isbns_are_requested_once_and_trained(world) -> None:
     )
     world.execute(first)
     rest = world.settle()
-    checks = {f"arima_model:{name}": everything for name in ("model_drift", "forecast_performance", "model_age")}
+    names = ("model_drift", "forecast_performance", "model_age", "challenger_comparison")
+    checks = {f"arima_model:{name}": everything for name in names}
     assert rest[0] == {"retraining_report": {""}, **checks}, "the checks and the report follow the new models"
     assert rest[1:] == [{}], f"a fresh model is not requested again: {rest}"
     for isbn in SMALL_ISBNS:

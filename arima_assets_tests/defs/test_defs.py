@@ -25,7 +25,7 @@ def test_asset_graph_and_partitions() -> None:
     for key in ("weekly_sales", "arima_model", "sales_forecast"):
         assert graph.get(dg.AssetKey(key)).automation_condition is not None, key
     checks = {key.name for key in graph.asset_check_keys}
-    assert checks == {"model_drift", "forecast_performance", "model_age"}
+    assert checks == {"model_drift", "forecast_performance", "model_age", "challenger_comparison"}
 
 
 def test_sensors_run_by_default() -> None:
