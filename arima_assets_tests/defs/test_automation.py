@@ -63,6 +63,7 @@ def test_drifted_new_data_for_one_isbn_requests_only_that_isbn(world) -> None:
         "arima_model:model_drift",
         "arima_model:forecast_performance",
         "arima_model:model_age",
+        "arima_model:challenger_comparison",
     }
     assert all(partitions == {DRIFTED} for k, partitions in evidence.items()), evidence
     world.execute(evidence)
