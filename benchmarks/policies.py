@@ -9,9 +9,11 @@ separately and left out of each policy's cost: the policies differ only in what 
   the cost; the seed's "before" re-tuned every week).
 - ``every 13``: refit that spec every 13th origin, re-filter the kept parameters in between.
 - ``never``: re-filter the first origin's parameters on the data so far, every week.
-- ``smart``: ``run_model_step`` with the preset's config each week, ``now`` one week later each time; the
-  decision engine decides (age, drift, performance); a retrain is a full tune with the champion's spec as warm
-  start, and the challenger replaces the champion only if it wins (Diebold-Mariano).
+- ``smart``: ``run_model_step`` with the preset's config each week, ``now`` one week later each time, the
+  champion and any pending challenger carried from step to step as the model store would; the decision engine
+  decides (age, drift, performance, a pending challenger's record); a retrain is a full tune with the
+  champion's spec as warm start; the challenger replaces the champion at once if it wins on the holdout
+  (Diebold-Mariano), or later ("promoted", no fit) if it wins on the weeks that follow.
 
 Forecasts always come from a model filtered on the data so far: a refit model directly, a kept one through
 ``refresh`` (what the sales_forecast asset does). Seconds spent fitting or tuning count as fit seconds;

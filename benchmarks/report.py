@@ -9,6 +9,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from benchmarks.settings import preset_config
+
 __all__ = ["environment", "render_results", "targets"]
 
 _PACKAGES = ("numpy", "pandas", "statsmodels", "optuna", "statsforecast", "dagster")
@@ -137,7 +139,7 @@ def _replay_section(replay: dict[str, Any]) -> str:
                     "rel. MASE vs always [95 % CI]",
                     "bursts",
                     "triggers fired",
-                    "step errors",
+                    "errors",
                 ],
                 table_rows,
             )
@@ -153,8 +155,31 @@ def _replay_section(replay: dict[str, Any]) -> str:
             parts.append(
                 f"Errors of {policy} in the {name} set (a refit or run_model_step raised; the last model was kept "
                 "and re-filtered for that week's forecast): "
-                + "; ".join(f"{sid}: {n} origins, first: `{msg}`" for sid, (msg, n) in first.items())
+                + "; ".join(f"{sid}: {n} origin(s), first: `{msg}`" for sid, (msg, n) in first.items())
             )
+    for name in replay["sets"]:
+        statuses = [
+            status
+            for series in replay.get("series", [])
+            for run in series["runs"].get(name, [])
+            if run["policy"] == "smart"
+            for status in run["statuses"][1:]
+        ]
+        if statuses:
+            counts = {key: statuses.count(key) for key in ("trained", "kept", "promoted", "reused", "error")}
+            parts.append(
+                f"Smart in the {name} set, {len(statuses)} weekly steps: {counts['reused']} reused (no fit), "
+                f"{counts['trained']} retrained and the challenger replaced the champion, {counts['kept']} retrained "
+                f"but the champion was kept (challenger pending), {counts['promoted']} pending challengers promoted "
+                f"later (no fit), {counts['error']} errors."
+            )
+    oldest = (replay["n_origins"] - 1) * 7
+    limit = preset_config(replay["preset"]).max_model_age_days
+    parts.append(
+        f"Age trigger: `now` advances 7 days per origin, so the oldest champion is {oldest} days old at the last "
+        f"origin against max_model_age_days {limit:g} (fires when age > limit): "
+        + ("it can fire in this replay." if oldest > limit else "evaluated every week, but it cannot fire here.")
+    )
     if replay.get("changes"):
         kinds: dict[str, int] = {}
         for change in replay["changes"]:
@@ -324,6 +349,11 @@ def render_results(results: dict[str, Any], extra_full_m4: dict[str, Any] | None
         "- versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         "- numerics single-threaded per process (OMP/OpenBLAS/MKL threads = 1) for ours and statsforecast alike",
         "",
+        *(
+            [f"**Failed parts** (their tables are missing): {results['failed_parts']}", ""]
+            if results.get("failed_parts")
+            else []
+        ),
         "## Targets",
         "",
         _table(["target", "measured", "status"], targets(results)),

@@ -20,6 +20,7 @@ import json  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+import traceback  # noqa: E402
 import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -90,13 +91,59 @@ def _render_saved() -> dict[str, Any]:
         raise SystemExit(f"--render: {path} not found; run --mode quick first")
     results = json.loads(path.read_text())
     for part, name in (("m4", "m4"), ("replay", "replay"), ("automation", "automation")):
-        if part in results.get("parts", PARTS) and (OUT_DIR / f"{name}.json").is_file():
+        fresh = part in results.get("parts", PARTS) and part not in results.get("failed_parts", {})
+        if fresh and (OUT_DIR / f"{name}.json").is_file():
             results[part] = json.loads((OUT_DIR / f"{name}.json").read_text())
     full_path = OUT_DIR / "m4_full.json"
     full_m4 = json.loads(full_path.read_text()) if full_path.is_file() else None
     (Path(__file__).resolve().parent / "RESULTS.md").write_text(render_results(results, full_m4))
     print("rebuilt benchmarks/RESULTS.md from benchmarks/out/*.json")
     return results
+
+
+def _run_m4(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
+    from benchmarks.m4 import run_m4
+    from benchmarks.m4_io import m4_dir
+
+    part = time.perf_counter()
+    m4 = run_m4(m4_dir(args.m4_dir), args.subset, args.preset, args.jobs, with_statsforecast=not args.no_statsforecast)
+    m4.update(part_seconds=time.perf_counter() - part, mode=args.mode, date=results["environment"]["date"])
+    print(m4["self_check"], flush=True)
+    for method in m4["methods"]:
+        print(
+            f"  {method['method']:<34} sMAPE {method['smape']:7.3f}  MASE {method['mase']:6.3f}  "
+            f"{method['seconds_per_series']:6.2f} s/series",
+            flush=True,
+        )
+    _write_json("m4" if args.mode == "quick" else "m4_full", m4)
+    return m4
+
+
+def _run_replay(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
+    from benchmarks.m4_io import m4_dir
+    from benchmarks.replay import run_replay
+
+    replay = run_replay(m4_dir(args.m4_dir), args.replay_series, args.origins, args.preset, args.jobs)
+    for name, rows in replay["sets"].items():
+        for row in rows:
+            print(
+                f"  replay {name:<8} {row['policy']:<9} fits {row['fits']:4d}  "
+                f"cost {row['cost_share']:6.1%}  MASE {row['mase']:.3f} (rel. {row['mase_ratio']:.3f}x always)  "
+                f"bursts {row['bursts']}",
+                flush=True,
+            )
+    _write_json("replay", replay)
+    return replay
+
+
+def _run_automation(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
+    from benchmarks.automation_scale import run_automation_scale
+
+    part = time.perf_counter()
+    automation = run_automation_scale(args.isbns)
+    automation["part_seconds"] = time.perf_counter() - part
+    _write_json("automation", automation)
+    return automation
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -116,49 +163,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     print(f"mode {args.mode}: parts {', '.join(args.parts)}; jobs {args.jobs}; preset {args.preset}", flush=True)
 
-    if "m4" in args.parts:
-        from benchmarks.m4 import run_m4
-        from benchmarks.m4_io import m4_dir
-
-        part = time.perf_counter()
-        m4 = run_m4(
-            m4_dir(args.m4_dir), args.subset, args.preset, args.jobs, with_statsforecast=not args.no_statsforecast
-        )
-        m4.update(part_seconds=time.perf_counter() - part, mode=args.mode, date=results["environment"]["date"])
-        print(m4["self_check"], flush=True)
-        for method in m4["methods"]:
-            print(
-                f"  {method['method']:<34} sMAPE {method['smape']:7.3f}  MASE {method['mase']:6.3f}  "
-                f"{method['seconds_per_series']:6.2f} s/series",
-                flush=True,
-            )
-        _write_json("m4" if args.mode == "quick" else "m4_full", m4)
-        results["m4"] = m4
-
-    if "replay" in args.parts:
-        from benchmarks.m4_io import m4_dir
-        from benchmarks.replay import run_replay
-
-        replay = run_replay(m4_dir(args.m4_dir), args.replay_series, args.origins, args.preset, args.jobs)
-        for name, rows in replay["sets"].items():
-            for row in rows:
-                print(
-                    f"  replay {name:<8} {row['policy']:<9} fits {row['fits']:4d}  "
-                    f"cost {row['cost_share']:6.1%}  MASE {row['mase']:.3f} (rel. {row['mase_ratio']:.3f}x always)  "
-                    f"bursts {row['bursts']}",
-                    flush=True,
-                )
-        _write_json("replay", replay)
-        results["replay"] = replay
-
-    if "automation" in args.parts:
-        from benchmarks.automation_scale import run_automation_scale
-
-        part = time.perf_counter()
-        automation = run_automation_scale(args.isbns)
-        automation["part_seconds"] = time.perf_counter() - part
-        _write_json("automation", automation)
-        results["automation"] = automation
+    runners = {"m4": _run_m4, "replay": _run_replay, "automation": _run_automation}
+    for part in args.parts:
+        try:
+            results[part] = runners[part](args, results)
+        except Exception as exc:  # one broken part must not lose the others' results: recorded and reported
+            print(f"part {part} FAILED:\n{traceback.format_exc()}", flush=True)
+            results.setdefault("failed_parts", {})[part] = f"{type(exc).__name__}: {exc}"
 
     results["wall_seconds"] = time.perf_counter() - started
     results["cpu_seconds"] = _cpu_seconds()
@@ -169,6 +180,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     (Path(__file__).resolve().parent / "RESULTS.md").write_text(render_results(results, full_m4))
     _write_json(f"run_{args.mode}", {k: v for k, v in results.items() if k not in ("m4", "replay", "automation")})
     print(f"wrote benchmarks/RESULTS.md and benchmarks/out/*.json in {results['wall_seconds']:.0f} s", flush=True)
+    if results.get("failed_parts"):
+        raise SystemExit(f"failed parts: {', '.join(results['failed_parts'])} (see RESULTS.md)")
     return results
 
 
