@@ -131,16 +131,25 @@ def model_condition(config: ArimaConfig, forced_since: datetime | None = None) -
 
 
 def forecast_condition() -> dg.AutomationCondition:
-    """For sales_forecast: missing, or the series or the model changed."""
-    return ((_missing_once() | _new_data()) & _ready() & ~_failed_awaiting_data()).with_label("forecast stale")
+    """For sales_forecast: missing, its series or model changed, or its model is requested this tick (then both
+    run in one run, model first: a forecast written between two ticks cannot mask its model's change)."""
+    with_model = (
+        AC.any_deps_match(AC.will_be_requested())
+        .allow(dg.AssetSelection.assets("arima_model"))
+        .with_label("model requested this tick")
+    )
+    return ((_missing_once() | _new_data() | with_model) & _ready() & ~_failed_awaiting_data()).with_label(
+        "forecast stale"
+    )
 
 
 def check_condition() -> dg.AutomationCondition:
     """For the model checks: on the tick the ISBN's series or model changed data version.
 
     Not `since_last_handled()`: on check keys its reset (`initial_evaluation`) is true on every tick in 1.13,
-    so it would never fire. Without in-progress guards a change is never missed; a run against data that is
-    being recomputed is followed by another when the new data version lands.
+    so it would never fire (and `since(newly_updated())` does not reset on check keys either). Without
+    in-progress guards a change is never skipped; a run against data being recomputed is followed by another
+    when the new data version lands.
     """
     changed = AC.any_deps_match(AC.data_version_changed()).with_label("series or model changed")
     return (changed & ~AC.any_deps_missing()).with_label("new evidence")

@@ -4,19 +4,59 @@ The `mlflow` resource is dagster-mlflow's `mlflow_tracking`, preceded by a quick
 unreachable store fails the step with a clear error before anything is trained or moved.
 """
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_mlflow import end_mlflow_on_run_finished, mlflow_tracking
+from mlflow.tracking import MlflowClient
 
 from arima_assets.config import ArimaConfig
-from arima_assets.registry import ModelRegistry, check_available
+from arima_assets.registry import ModelRegistry, check_available, default_artifact_location
+from arima_assets.registry.tracking import ensure_experiment
 from arima_assets.training import ModelStepResult
 
-__all__ = ["EXPERIMENT_NAME", "mlflow_resource", "end_mlflow_on_run_finished", "track_model_step"]
+__all__ = [
+    "EXPERIMENT_NAME",
+    "mlflow_resource",
+    "prepare_tracking_store",
+    "end_mlflow_on_run_finished",
+    "track_model_step",
+]
 
 EXPERIMENT_NAME = "arima_assets"
+
+
+@contextmanager
+def _store_init_lock(tracking_uri: str) -> Iterator[None]:
+    """Serialise first-time creation of a local sqlite store across concurrent runs (a file lock beside it).
+
+    Two runs creating the same fresh MLflow database at once fail with "table ... already exists".
+    """
+    if not tracking_uri.startswith("sqlite:///"):
+        yield
+        return
+    lock_path = Path(tracking_uri.removeprefix("sqlite:///")).parent / ".mlflow-init.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def prepare_tracking_store(tracking_uri: str) -> None:
+    """Check MLflow is reachable and that the experiment exists, with its artifacts beside a local store
+    (not in the working directory's ./mlruns)."""
+    with _store_init_lock(tracking_uri):
+        check_available(tracking_uri)
+        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        ensure_experiment(client, EXPERIMENT_NAME, default_artifact_location(tracking_uri))
 
 
 def mlflow_resource(config: ArimaConfig) -> dg.ResourceDefinition:
@@ -24,7 +64,7 @@ def mlflow_resource(config: ArimaConfig) -> dg.ResourceDefinition:
 
     @dg.resource(config_schema=mlflow_tracking.config_schema, description=mlflow_tracking.description)
     def checked_mlflow_tracking(context: dg.InitResourceContext) -> Any:
-        check_available(context.resource_config["mlflow_tracking_uri"])
+        prepare_tracking_store(context.resource_config["mlflow_tracking_uri"])
         return mlflow_tracking.resource_fn(context)
 
     return checked_mlflow_tracking.configured(
