@@ -11,6 +11,7 @@ from arima_assets.decision import ModelRecord, Trigger, age_verdict, decide, for
 from arima_assets.forecasting import ArimaModel, ModelSpec
 
 NOW = datetime(2024, 8, 1, tzinfo=UTC)
+CHAMPION_SPEC = ModelSpec(order=(1, 0, 1), fourier_k=2, trend="c")
 
 
 def weekly(n: int, seed: int = 0, shift_at: int | None = None, factor: float = 2.5) -> pd.Series:
@@ -24,10 +25,15 @@ def weekly(n: int, seed: int = 0, shift_at: int | None = None, factor: float = 2
     return pd.Series(np.maximum(level, 0), index=index, name="9780722532935")
 
 
-def record_for(series: pd.Series, trained_weeks: int, age_days: float = 10.0) -> ModelRecord:
-    """A champion fitted on the first `trained_weeks` of `series`, trained `age_days` before NOW."""
+def record_for(
+    series: pd.Series,
+    trained_weeks: int,
+    age_days: float = 10.0,
+    spec: ModelSpec = CHAMPION_SPEC,
+) -> ModelRecord:
+    """A champion with `spec` fitted on the first `trained_weeks` of `series`, trained `age_days` before NOW."""
     train = series.iloc[:trained_weeks]
-    model = ArimaModel(ModelSpec(order=(1, 0, 1), fourier_k=2, trend="c")).fit(train)
+    model = ArimaModel(spec).fit(train)
     trained_at = NOW - timedelta(days=age_days)
     return ModelRecord(
         isbn="9780722532935",

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from arima_assets.config import get_arima_config
-from arima_assets.decision import ModelRecord, Trigger, decide
-from arima_assets.forecasting import ArimaModel, ModelSpec
+from arima_assets.decision import Trigger, decide
+from arima_assets.forecasting import ModelSpec
 from arima_assets.training import _confirm_champion, run_model_step, series_version
 from arima_assets_tests.test_decision import NOW, record_for, weekly
 
@@ -60,27 +60,11 @@ def test_challenger_replaces_a_champion_broken_by_a_level_shift(config) -> None:
     assert step.champion.data_end == str(pd.Timestamp("2024-07-20").date())
 
 
-def _record_until(series: pd.Series, weeks: int, spec: ModelSpec) -> ModelRecord:
-    model = ArimaModel(spec).fit(series.iloc[:weeks])
-    return ModelRecord(
-        isbn="9780722532935",
-        model=model.to_dict(),
-        spec_label=model.spec.label(),
-        trained_at=NOW,
-        age_clock_start=NOW,
-        data_start=str(series.index[0].date()),
-        data_end=str(series.index[weeks - 1].date()),
-        data_version="v",
-        cv_mase=1.0,
-        holdout_mase=1.0,
-    )
-
-
 def test_pending_challenger_is_promoted_without_a_fit_when_it_wins_later(config) -> None:
     series = weekly(240, shift_at=150, factor=3.0)
-    stale = _record_until(series, 150, ModelSpec(order=(1, 0, 0), trend="c"))  # pre-shift level, mean-reverting
+    stale = record_for(series, 150, spec=ModelSpec(order=(1, 0, 0), trend="c"))  # pre-shift level, mean-reverting
     champion = _confirm_champion(stale, series.iloc[:200], NOW)  # kept at week 200: drift reference moved on
-    candidate = _record_until(series, 200, ModelSpec(order=(1, 1, 1)))
+    candidate = record_for(series, 200, age_days=0, spec=ModelSpec(order=(1, 1, 1)))
     step = run_model_step("9780722532935", series, champion, config, NOW, candidate=candidate)
     assert step.decision.action == "promote", step.decision.to_dict()
     assert step.status == "promoted" and step.fit_seconds == 0.0 and step.tuning is None

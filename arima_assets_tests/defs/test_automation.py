@@ -70,6 +70,7 @@ def test_drifted_new_data_for_one_isbn_requests_only_that_isbn(world) -> None:
     assert world.check_results("model_drift", DRIFTED)[-1] == "FAILED"
     retrain = world.tick()
     assert retrain.get("arima_model") == {DRIFTED}, retrain
+    assert retrain.get("sales_forecast") == {DRIFTED}, "the forecast runs with its model, after it"
     world.execute(retrain)
     rest = world.settle()
     assert all("arima_model" not in tick for tick in rest), f"no loop after the retrain: {rest}"
