@@ -15,7 +15,7 @@ from arima_assets.defs.forecast_assets import sales_forecast
 from arima_assets.defs.model_assets import build_model_asset
 from arima_assets.defs.report_assets import retraining_report
 from arima_assets.defs.resources import build_resources
-from arima_assets.defs.sensors import build_automation_sensor, build_sales_files_sensor
+from arima_assets.defs.sensors import build_automation_sensors, build_sales_files_sensor
 
 __all__ = ["build_definitions", "defs"]
 
@@ -26,7 +26,7 @@ def build_definitions(config: ArimaConfig | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[book_sales, weekly_sales, build_model_asset(config), sales_forecast, retraining_report],
         asset_checks=model_checks,
-        sensors=[build_sales_files_sensor(config), build_automation_sensor()],
+        sensors=[build_sales_files_sensor(config), *build_automation_sensors()],
         resources=build_resources(config),
         # one ISBN's run is a short chain (series -> model -> forecast): one process per run, not one per step
         executor=dg.in_process_executor,

@@ -31,9 +31,20 @@ def test_asset_graph_and_partitions() -> None:
 def test_sensors_run_by_default() -> None:
     defs = build_definitions(get_arima_config("testing"))
     sensors = {sensor.name: sensor for sensor in defs.sensors or []}
-    assert set(sensors) == {"sales_files_sensor", "arima_automation_sensor"}
+    assert set(sensors) == {"sales_files_sensor", "arima_automation_sensor", "arima_checks_sensor"}
     for sensor in sensors.values():
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING, sensor.name
+    graph = defs.resolve_asset_graph()
+    assets_target = sensors["arima_automation_sensor"].asset_selection.resolve(graph)
+    checks_target = sensors["arima_checks_sensor"].asset_selection.resolve_checks(graph)
+    assert {key.to_user_string() for key in assets_target} >= {"weekly_sales", "arima_model", "sales_forecast"}
+    assert {key.name for key in checks_target} == {
+        "model_drift",
+        "forecast_performance",
+        "model_age",
+        "challenger_comparison",
+    }
+    assert not sensors["arima_automation_sensor"].asset_selection.resolve_checks(graph), "checks: own sensor"
 
 
 def test_resources_follow_the_deployment(tmp_path) -> None:
