@@ -271,6 +271,24 @@ class _Patience:
             study.stop()
 
 
+def _search_score(
+    spec: ModelSpec,
+    y_search: WeeklySeries,
+    settings: TuningSettings,
+    on_fold: Callable[[int, float], None] | None = None,
+) -> float:
+    """The search objective: rolling-origin CV MASE of `spec` inside the search window."""
+    return cv_score(
+        spec,
+        y_search,
+        settings.horizon,
+        settings.cv_folds,
+        maxiter=settings.maxiter,
+        regression=settings.search_regression,
+        on_fold=on_fold,
+    )
+
+
 def _objective(
     space: _SearchSpace, y_search: WeeklySeries, settings: TuningSettings, cache: dict[ModelSpec, object]
 ) -> Callable[[optuna.Trial], float]:
@@ -287,15 +305,7 @@ def _objective(
                     raise optuna.TrialPruned(f"fold {fold}: running score {running:.4f} worse than median")
 
             try:
-                cache[spec] = cv_score(
-                    spec,
-                    y_search,
-                    settings.horizon,
-                    settings.cv_folds,
-                    maxiter=settings.maxiter,
-                    regression=settings.search_regression,
-                    on_fold=report,
-                )
+                cache[spec] = _search_score(spec, y_search, settings, on_fold=report)
             except (FitError, ValueError, np.linalg.LinAlgError) as exc:
                 cache[spec] = f"{type(exc).__name__}: {exc}"
         outcome = cache[spec]
@@ -446,14 +456,7 @@ def tune_model(
 
     if need_fallback:
         try:
-            cv_value = cv_score(
-                spec,
-                y_search,
-                settings.horizon,
-                settings.cv_folds,
-                maxiter=settings.maxiter,
-                regression=settings.search_regression,
-            )
+            cv_value = _search_score(spec, y_search, settings)
         except (FitError, ValueError, np.linalg.LinAlgError) as exc:
             cv_value = math.nan
             reason += f"; fallback CV not scored: {exc}"
