@@ -19,7 +19,7 @@ import dagster as dg
 from arima_assets.environment import ENVIRONMENTS, get_environment, state_dir
 from arima_assets.forecasting import DEFAULT_DRIFT_THRESHOLD, SEARCH_SPACES
 
-__all__ = ["ArimaConfig", "PRESETS", "ENV_VARS", "get_arima_config", "config_table"]
+__all__ = ["ArimaConfig", "PRESETS", "ENV_VARS", "get_arima_config", "default_tracking_uri", "config_table"]
 
 
 class ArimaConfig(dg.ConfigurableResource):
@@ -186,11 +186,11 @@ def get_arima_config(environment: str | None = None, **overrides: Any) -> ArimaC
 
         values["sales_path"] = str(SAMPLE_PATH)
     if not values.get("mlflow_tracking_uri"):
-        values["mlflow_tracking_uri"] = _default_tracking_uri(env, Path(values["state_dir"]))
+        values["mlflow_tracking_uri"] = default_tracking_uri(env, Path(values["state_dir"]))
     return ArimaConfig(**values)
 
 
-def _default_tracking_uri(env: str, folder: Path) -> str:
+def default_tracking_uri(env: str, folder: Path) -> str:
     """development: sqlite under the state folder; testing: sqlite in a temporary folder (one per process);
     production: `MLFLOW_TRACKING_URI` (required)."""
     if env == "production":

@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from arima_assets.config import ArimaConfig, get_arima_config
+from arima_assets.config import ArimaConfig, default_tracking_uri, get_arima_config
 from arima_assets.defs.partitions import ISBN_PARTITIONS_NAME
 from arima_assets.report import build_report
 from arima_assets.store import ModelStore, Outcome
@@ -29,8 +29,7 @@ def config_for_output_dir(config: ArimaConfig | None, output_dir: Path) -> Arima
     base = config or get_arima_config()
     values = base.as_dict()
     values["state_dir"] = str(output_dir)
-    default_uri = f"sqlite:///{Path(base.state_dir) / 'mlflow' / 'mlflow.db'}"
-    if values["mlflow_tracking_uri"] == default_uri:
+    if values["mlflow_tracking_uri"] == default_tracking_uri(base.environment, Path(base.state_dir)):
         values["mlflow_tracking_uri"] = ""
     environment = values.pop("environment")
     return get_arima_config(environment, **values)

@@ -98,11 +98,10 @@ def _challenger_record(isbn: str, series: pd.Series, result: TuningResult, now: 
 
 
 def _challenger_errors(result: TuningResult, series: pd.Series, config: ArimaConfig) -> np.ndarray:
-    """The challenger's one-step errors on the last `holdout_weeks`, from its spec fitted without them."""
-    weeks = config.holdout_weeks
-    train = series.iloc[:-weeks].iloc[-config.max_train_weeks :]
-    holdout_model = ArimaModel(result.spec).fit(train)
-    return comparison_errors(holdout_model, series, weeks)
+    """The challenger's one-step errors on the last `holdout_weeks`, from the tuning's fit without them."""
+    if result.holdout_model is None:
+        raise RuntimeError("tune_model returned no holdout model: holdout_weeks must be >= 1 to compare")
+    return comparison_errors(result.holdout_model, series, config.holdout_weeks)
 
 
 def _promote(

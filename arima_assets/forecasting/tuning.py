@@ -222,6 +222,7 @@ class TuningResult:
         cv_mase: the search objective of the chosen spec (NaN if it could not be scored).
         holdout_metrics: metrics of the spec fitted without the holdout, forecasting it ({} if no holdout).
         holdout_errors: actual - forecast on the holdout weeks (for Diebold-Mariano).
+        holdout_model: the chosen spec fitted without the holdout (what produced holdout_errors; None if no holdout).
         trials_run / trials_failed / trials_pruned: trial counts (failed = could not be fitted).
         fit_seconds: wall time of the whole tuning.
         used_fallback / fallback_reason: whether the returned spec is not the search's best (a runner-up or
@@ -245,6 +246,7 @@ class TuningResult:
     stopped_by: str
     trial_log: list[dict[str, object]] = field(default_factory=list)
     cv_folds: int = 0
+    holdout_model: ArimaModel | None = None
 
 
 class _Patience:
@@ -326,16 +328,17 @@ def _check_scorable(name: str, series: WeeklySeries) -> None:
 
 def _holdout_and_final(
     spec: ModelSpec, y_search: WeeklySeries, y_holdout: WeeklySeries | None, y_final: WeeklySeries, maxiter: int
-) -> tuple[ArimaModel, dict[str, float], np.ndarray]:
+) -> tuple[ArimaModel, dict[str, float], np.ndarray, ArimaModel | None]:
     metrics: dict[str, float] = {}
     errors = np.empty(0)
+    holdout_model = None
     if y_holdout is not None:
         holdout_model = ArimaModel(spec).fit(y_search, maxiter=maxiter)
         predicted = holdout_model.forecast(len(y_holdout), level=())["mean"].to_numpy()
         errors = y_holdout.values - predicted
         metrics = forecast_metrics(y_holdout.values, predicted, y_search.values)
     final = ArimaModel(spec).fit(y_final, maxiter=maxiter)
-    return final, metrics, errors
+    return final, metrics, errors, holdout_model
 
 
 def _trial_log(study: optuna.Study) -> list[dict[str, object]]:
@@ -438,7 +441,9 @@ def tune_model(
     failures: list[str] = []
     for candidate, value in ranked[:_MAX_CANDIDATES]:
         try:
-            model, metrics, errors = _holdout_and_final(candidate, y_search, y_holdout, y_final, settings.maxiter)
+            model, metrics, errors, holdout_model = _holdout_and_final(
+                candidate, y_search, y_holdout, y_final, settings.maxiter
+            )
         except (FitError, ValueError, np.linalg.LinAlgError) as exc:
             failures.append(f"{candidate.label()} failed on the full data: {exc}")
             continue
@@ -461,7 +466,9 @@ def tune_model(
             cv_value = math.nan
             reason += f"; fallback CV not scored: {exc}"
         try:
-            model, metrics, errors = _holdout_and_final(spec, y_search, y_holdout, y_final, settings.maxiter)
+            model, metrics, errors, holdout_model = _holdout_and_final(
+                spec, y_search, y_holdout, y_final, settings.maxiter
+            )
         except (FitError, ValueError, np.linalg.LinAlgError) as exc:
             raise RuntimeError(
                 f"tune_model: even the fallback {spec.label()} cannot be fitted to this series "
@@ -484,6 +491,7 @@ def tune_model(
         stopped_by=stopped_by,
         trial_log=_trial_log(study),
         cv_folds=folds,
+        holdout_model=holdout_model,
     )
 
 
