@@ -40,6 +40,7 @@ class ArimaConfig(dg.ConfigurableResource):
     performance_threshold: float = 0.25
     drift_threshold: float = DEFAULT_DRIFT_THRESHOLD
     min_evidence_weeks: int = 8
+    cooldown_weeks: int = 13
     dm_alpha: float = 0.05
     force_retrain: bool = False
     # forecasting
@@ -85,6 +86,7 @@ _RULES: dict[str, _Rule] = {
     "performance_threshold": _Rule(float, "a relative number > 0 (0.25 = 25 % worse)", _positive),
     "drift_threshold": _Rule(float, "a number > 0 (in standard errors; 4 = about 4 sigma)", _positive),
     "min_evidence_weeks": _Rule(int, "an integer >= 1", lambda v: v >= 1),
+    "cooldown_weeks": _Rule(int, "an integer >= 0 (weeks)", _non_negative),
     "dm_alpha": _Rule(float, "a number strictly between 0 and 1", lambda v: 0 < v < 1),
     "force_retrain": _Rule(bool, "true/false, 1/0, yes/no, on/off", lambda v: isinstance(v, bool)),
     "forecast_horizon": _Rule(int, "an integer between 1 and 104", lambda v: 1 <= v <= 104),

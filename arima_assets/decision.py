@@ -15,7 +15,19 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from arima_assets.forecasting import ArimaModel, assess_drift, assess_performance, challenger_is_better
+from arima_assets.forecasting import (
+    ArimaModel,
+    Checkpoint,
+    FitError,
+    assess_drift,
+    assess_performance,
+    challenger_is_better,
+    drift_from_errors,
+    insufficient_drift_data,
+    insufficient_performance_data,
+    performance_from_errors,
+    track_new_weeks,
+)
 
 __all__ = [
     "Trigger",
@@ -30,7 +42,10 @@ __all__ = [
     "performance_trigger",
     "challenger_trigger",
     "challenger_evidence_weeks",
+    "CHANGE_TRIGGERS",
     "MIN_BASELINE_MASE",
+    "evidence_weeks",
+    "required_evidence_weeks",
     "evaluate_triggers",
     "decide",
 ]
@@ -48,6 +63,11 @@ class Trigger(StrEnum):
     CHALLENGER = "challenger"
 
 
+#: Triggers that are evidence that the series changed: after them the champion cannot defend its place with
+#: evidence from before the change (see training.run_model_step).
+CHANGE_TRIGGERS = frozenset({Trigger.DRIFT, Trigger.PERFORMANCE})
+
+
 class DecisionSettings(Protocol):
     """The settings the engine reads (ArimaConfig satisfies it)."""
 
@@ -55,6 +75,7 @@ class DecisionSettings(Protocol):
     drift_threshold: float
     performance_threshold: float
     min_evidence_weeks: int
+    cooldown_weeks: int
     forecast_horizon: int
     force_retrain: bool
     dm_alpha: float
@@ -65,6 +86,10 @@ class ModelRecord:
     """What the model store keeps about an ISBN's champion (JSON-serialisable through to_dict/from_dict).
 
     `age_clock_start` is when the champion was trained, or last confirmed by a retraining attempt that kept it.
+    `checkpoint` is the filter state at the end of its training data (forecasting.Checkpoint.to_dict; empty for
+    records written before it existed: then the checks re-filter the whole series). `regime_start` is the first
+    week of the last change acted on (ISO date), and `adopted_on_change` says that this record came out of a
+    change-driven step: drift and performance then wait `cooldown_weeks` weeks.
     """
 
     isbn: str
@@ -82,6 +107,9 @@ class ModelRecord:
     fit_seconds: float = 0.0
     used_fallback: bool = False
     mlflow: dict[str, str] = field(default_factory=dict)
+    checkpoint: dict[str, Any] = field(default_factory=dict)
+    regime_start: str | None = None
+    adopted_on_change: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (datetimes as ISO strings)."""
@@ -98,9 +126,14 @@ class ModelRecord:
         values["age_clock_start"] = datetime.fromisoformat(values["age_clock_start"])
         return cls(**values)
 
-    def load_model(self) -> ArimaModel:
-        """Rebuild the champion from its parameters (filtering, no fit)."""
-        return ArimaModel.from_dict(self.model)
+    def load_model(self, refilter: bool = True) -> ArimaModel:
+        """Rebuild the champion from its parameters (filtering, no fit; ``refilter=False``: parameters only)."""
+        return ArimaModel.from_dict(self.model, refilter=refilter)
+
+    @property
+    def trained_until(self) -> pd.Timestamp:
+        """The last week of the champion's training data (or of the data it was last re-anchored on)."""
+        return pd.Timestamp(self.model["trained_until"])
 
 
 @dataclass(frozen=True)
@@ -190,12 +223,52 @@ def forced_verdict(
     return TriggerResult(Trigger.FORCED, fired, reason)
 
 
+def evidence_weeks(record: ModelRecord, series: pd.Series) -> int:
+    """Weeks of `series` after the champion's training data: the evidence drift and performance judge."""
+    return int((series.index > record.trained_until).sum())
+
+
+def required_evidence_weeks(record: ModelRecord, settings: DecisionSettings) -> int:
+    """New weeks drift and performance need: `min_evidence_weeks`, or `cooldown_weeks` if longer after a
+    change-driven step (so one change never triggers two retrains)."""
+    if record.adopted_on_change:
+        return max(settings.min_evidence_weeks, settings.cooldown_weeks)
+    return settings.min_evidence_weeks
+
+
+def _regime_location(record: ModelRecord, series: pd.Series) -> int | None:
+    if record.regime_start is None:
+        return None
+    return int((series.index < pd.Timestamp(record.regime_start)).sum())
+
+
+def _baseline_mase(record: ModelRecord) -> float | None:
+    baseline = next((v for v in (record.holdout_mase, record.cv_mase) if math.isfinite(v)), None)
+    return None if baseline is None else max(baseline, MIN_BASELINE_MASE)
+
+
+def _result_of(trigger: Trigger, result: Any, cooldown: bool) -> TriggerResult:
+    reason = result.reason
+    if cooldown and reason.startswith("insufficient new data"):
+        reason += " (cool-down after an adopted change)"
+    if trigger == Trigger.DRIFT:
+        return TriggerResult(Trigger.DRIFT, result.drifted, reason, result.score, result.threshold)
+    return TriggerResult(Trigger.PERFORMANCE, result.degraded, reason, result.ratio, 1 + result.threshold)
+
+
 def drift_trigger(
     record: ModelRecord, model: ArimaModel, series: pd.Series, settings: DecisionSettings
 ) -> TriggerResult:
     """Fires when the weeks since training drifted from the training window (see forecasting.drift)."""
-    result = assess_drift(model, series, settings.drift_threshold, min_recent_weeks=settings.min_evidence_weeks)
-    return TriggerResult(Trigger.DRIFT, result.drifted, result.reason, result.score, result.threshold)
+    required = required_evidence_weeks(record, settings)
+    result = assess_drift(
+        model,
+        series,
+        settings.drift_threshold,
+        min_recent_weeks=required,
+        regime_start=_regime_location(record, series),
+    )
+    return _result_of(Trigger.DRIFT, result, required > settings.min_evidence_weeks)
 
 
 #: Floor for the holdout baseline: a perfect holdout (e.g. a title selling nothing, forecast as 0) would
@@ -211,18 +284,51 @@ def performance_trigger(
     The baseline is the holdout MASE measured at training (the CV MASE if the holdout could not be scored),
     floored at MIN_BASELINE_MASE.
     """
-    baseline = next((v for v in (record.holdout_mase, record.cv_mase) if math.isfinite(v)), None)
+    baseline = _baseline_mase(record)
     if baseline is None:
         return TriggerResult(Trigger.PERFORMANCE, False, "no baseline error recorded for this model")
+    required = required_evidence_weeks(record, settings)
     result = assess_performance(
         model,
         series,
-        baseline_mase=max(baseline, MIN_BASELINE_MASE),
+        baseline_mase=baseline,
         threshold=settings.performance_threshold,
         horizon=settings.forecast_horizon,
-        min_recent_weeks=settings.min_evidence_weeks,
+        min_recent_weeks=required,
     )
-    return TriggerResult(Trigger.PERFORMANCE, result.degraded, result.reason, result.ratio, 1 + result.threshold)
+    return _result_of(Trigger.PERFORMANCE, result, required > settings.min_evidence_weeks)
+
+
+def _data_triggers(record: ModelRecord, series: pd.Series, settings: DecisionSettings) -> list[TriggerResult]:
+    """Drift and performance: from the record's filter checkpoint and the new weeks only when it has one (about
+    a millisecond), else by re-filtering the whole series. Nothing is filtered before enough weeks arrived."""
+    required = required_evidence_weeks(record, settings)
+    cooldown = required > settings.min_evidence_weeks
+    n_new = evidence_weeks(record, series)
+    baseline = _baseline_mase(record)
+    if n_new < required:
+        drift = insufficient_drift_data(n_new, required, settings.drift_threshold)
+        results = [_result_of(Trigger.DRIFT, drift, cooldown)]
+        if baseline is None:
+            return [*results, TriggerResult(Trigger.PERFORMANCE, False, "no baseline error recorded for this model")]
+        performance = insufficient_performance_data(n_new, required, baseline, settings.performance_threshold)
+        return [*results, _result_of(Trigger.PERFORMANCE, performance, cooldown)]
+    if not record.checkpoint:
+        model = record.load_model()
+        return [drift_trigger(record, model, series, settings), performance_trigger(record, model, series, settings)]
+    checkpoint = Checkpoint.from_dict(record.checkpoint)
+    new = track_new_weeks(record.load_model(refilter=False), checkpoint, series, settings.forecast_horizon)
+    drift = drift_from_errors(
+        checkpoint.baseline, new.errors, new.values, settings.drift_threshold, _regime_location(record, series)
+    )
+    results = [_result_of(Trigger.DRIFT, drift, cooldown)]
+    if baseline is None:
+        return [*results, TriggerResult(Trigger.PERFORMANCE, False, "no baseline error recorded for this model")]
+    if not math.isfinite(checkpoint.scale):
+        reason = "constant training window: MASE is undefined, performance cannot be judged"
+        return [*results, TriggerResult(Trigger.PERFORMANCE, False, reason)]
+    performance = performance_from_errors(new.block_errors, checkpoint.scale, baseline, settings.performance_threshold)
+    return [*results, _result_of(Trigger.PERFORMANCE, performance, cooldown)]
 
 
 def challenger_evidence_weeks(candidate: ModelRecord, series: pd.Series) -> int:
@@ -275,14 +381,16 @@ def evaluate_triggers(
     if series is None:
         return tuple(results)
     try:
-        model = record.load_model()
-    except Exception as exc:  # a stored model that cannot be rebuilt is itself a reason to train
+        results.extend(_data_triggers(record, series, settings))
+    except (ValueError, FitError, KeyError, TypeError) as exc:  # a stored model that cannot be used: train
         results.append(TriggerResult(Trigger.INVALID, True, f"stored model cannot be rebuilt: {exc}"))
         return tuple(results)
-    results.append(drift_trigger(record, model, series, settings))
-    results.append(performance_trigger(record, model, series, settings))
     if candidate is not None:
-        results.append(challenger_trigger(record, model, candidate, series, settings))
+        try:
+            results.append(challenger_trigger(record, record.load_model(), candidate, series, settings))
+        except (ValueError, FitError, KeyError, TypeError) as exc:
+            reason = f"pending challenger {candidate.spec_label} cannot be evaluated: {exc}"
+            results.append(TriggerResult(Trigger.CHALLENGER, False, reason))
     return tuple(results)
 
 
@@ -303,8 +411,8 @@ def decide(
         candidate: a challenger trained earlier that did not beat the champion then, if any.
 
     Returns:
-        Decision with action "promote" when the pending challenger won out of sample, else "train" when any
-        other trigger fired, else "reuse".
+        Decision with action "promote" when the pending challenger won out of sample (no fit needed, even
+        after a change: it won on the weeks since), else "train" when any other trigger fired, else "reuse".
     """
     triggers = evaluate_triggers(record, series, settings, now or datetime.now(UTC), candidate)
     fired = {t.trigger for t in triggers if t.fired}

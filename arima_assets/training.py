@@ -16,12 +16,21 @@ import numpy as np
 import pandas as pd
 
 from arima_assets.config import ArimaConfig
-from arima_assets.decision import Decision, ModelRecord, Trigger, challenger_evidence_weeks, decide
+from arima_assets.decision import (
+    CHANGE_TRIGGERS,
+    Decision,
+    ModelRecord,
+    Trigger,
+    challenger_evidence_weeks,
+    decide,
+    evidence_weeks,
+)
 from arima_assets.forecasting import (
     ArimaModel,
     TuningResult,
     TuningSettings,
     challenger_is_better,
+    make_checkpoint,
     tune_model,
 )
 
@@ -78,7 +87,22 @@ def comparison_errors(model: ArimaModel, series: pd.Series, weeks: int) -> np.nd
     return np.asarray(model.one_step_errors(series), dtype=float)[-weeks:]
 
 
-def _challenger_record(isbn: str, series: pd.Series, result: TuningResult, now: datetime) -> ModelRecord:
+def _checkpoint(model: ArimaModel, series: pd.Series) -> dict:
+    """The record's filter checkpoint, or {} when the series is too short for one (checks then re-filter)."""
+    try:
+        return make_checkpoint(model, series).to_dict()
+    except ValueError:
+        return {}
+
+
+def _challenger_record(
+    isbn: str,
+    series: pd.Series,
+    result: TuningResult,
+    now: datetime,
+    champion: ModelRecord | None,
+    change_start: str | None,
+) -> ModelRecord:
     return ModelRecord(
         isbn=isbn,
         model=result.model.to_dict(),
@@ -94,6 +118,9 @@ def _challenger_record(isbn: str, series: pd.Series, result: TuningResult, now: 
         trials_run=int(result.trials_run),
         fit_seconds=float(result.fit_seconds),
         used_fallback=bool(result.used_fallback),
+        checkpoint=_checkpoint(result.model, series),
+        regime_start=change_start or (champion.regime_start if champion else None),
+        adopted_on_change=change_start is not None,
     )
 
 
@@ -107,7 +134,7 @@ def _challenger_errors(result: TuningResult, series: pd.Series, config: ArimaCon
 def _promote(
     champion: ModelRecord | None, result: TuningResult, series: pd.Series, config: ArimaConfig
 ) -> tuple[bool, str]:
-    """Decide champion vs challenger on the same out-of-sample window (Diebold-Mariano)."""
+    """Without evidence of change: the challenger must beat the champion on the holdout (Diebold-Mariano)."""
     if champion is None:
         return True, "no champion yet"
     try:
@@ -120,6 +147,37 @@ def _promote(
         return True, "champion produced non-finite errors on the comparison window"
     better, reason = challenger_is_better(champion_errors, challenger_errors, alpha=config.dm_alpha)
     return better, reason
+
+
+def _adopt_after_change(
+    champion: ModelRecord, result: TuningResult, series: pd.Series, config: ArimaConfig
+) -> tuple[bool, str]:
+    """After drift or degraded performance: the burden of proof lies on the champion.
+
+    The challenger was trained on data that includes the change; the champion's only evidence for itself is
+    from before it. So the challenger is adopted unless the champion is significantly more accurate (one-sided
+    Diebold-Mariano at `dm_alpha`) on the weeks since the champion's training data, where the champion is out
+    of sample and the challenger has seen them: only a champion that still tracks the series better than a
+    model fitted to it keeps its place.
+    """
+    weeks = evidence_weeks(champion, series)
+    try:
+        champion_errors = comparison_errors(champion.load_model(), series, weeks)
+    except Exception as exc:  # an unusable champion cannot defend its place
+        return True, f"change detected; champion cannot be evaluated: {exc}"
+    challenger_errors = comparison_errors(result.model, series, weeks)
+    finite = np.isfinite(champion_errors) & np.isfinite(challenger_errors)
+    if finite.sum() < 2:
+        return True, f"change detected; {int(finite.sum())} comparable weeks since the champion's training"
+    champion_wins, detail = challenger_is_better(
+        challenger_errors[finite],
+        champion_errors[finite],
+        alpha=config.dm_alpha,
+        names=("challenger", "champion"),
+    )
+    if champion_wins:
+        return False, f"change detected, but the champion defended its place on the {weeks} weeks since: {detail}"
+    return True, f"change detected: challenger trained on the change adopted ({detail})"
 
 
 #: A pending challenger that has not won after this many weeks of evidence (x min_evidence_weeks) is dropped.
@@ -136,9 +194,12 @@ def run_model_step(
 ) -> ModelStepResult:
     """Decide for one ISBN: reuse the champion, promote a pending challenger, or tune a new challenger.
 
-    A new challenger replaces the champion if it is better on the holdout (Diebold-Mariano); otherwise the
-    champion is kept and the challenger stays pending: it is promoted later if it beats the champion on the
-    weeks that arrive after it (both out of sample), without another fit.
+    When drift or performance fired (evidence of a change), the challenger, trained on data that includes
+    the change, is adopted unless the champion is significantly better on the weeks since its own training
+    (`_adopt_after_change`). Otherwise (missing, forced, age, invalid) a new challenger replaces the champion
+    only if it is better on the holdout (Diebold-Mariano); else the champion is kept and the challenger stays
+    pending: it is promoted later if it beats the champion on the weeks that arrive after it (both out of
+    sample), without another fit.
 
     Nothing is written: the caller commits `champion` (and `candidate`) to the store after tracking them, so a
     failure anywhere before that leaves the stored state as it was.
@@ -167,23 +228,40 @@ def run_model_step(
     started = time.perf_counter()
     result = tune_model(series, tuning_settings(config), warm_start=warm)
     fit_seconds = time.perf_counter() - started
-    challenger = _challenger_record(isbn, series, result, now)
-    promote, reason = _promote(champion, result, series, config)
-    if promote or champion is None:
+    changed = champion is not None and bool(set(decision.fired) & CHANGE_TRIGGERS)
+    change_start = _first_week_after(champion, series) if changed else None
+    challenger = _challenger_record(isbn, series, result, now, champion, change_start)
+    if champion is None:
+        promote, reason = True, "no champion yet"
+    elif changed:
+        promote, reason = _adopt_after_change(champion, result, series, config)
+    else:
+        promote, reason = _promote(champion, result, series, config)
+    if promote:
         return ModelStepResult("trained", decision, challenger, challenger, result, reason, fit_seconds, 0.0)
-    kept = _confirm_champion(champion, series, now)
-    return ModelStepResult("kept", decision, kept, challenger, result, reason, fit_seconds, 0.0, challenger)
+    kept = _confirm_champion(champion, series, now, change_start)
+    pending = None if changed else challenger  # after a change the champion won on post-change weeks: final
+    return ModelStepResult("kept", decision, kept, challenger, result, reason, fit_seconds, 0.0, pending)
+
+
+def _first_week_after(champion: ModelRecord, series: pd.Series) -> str | None:
+    """The first week after the champion's training data: where the evidence of a change starts."""
+    after = series.index[series.index > champion.trained_until]
+    return str(after[0].date()) if len(after) else None
 
 
 def _candidate_expired(candidate: ModelRecord, series: pd.Series, config: ArimaConfig) -> bool:
     return challenger_evidence_weeks(candidate, series) >= CANDIDATE_PATIENCE * config.min_evidence_weeks
 
 
-def _confirm_champion(champion: ModelRecord, series: pd.Series, now: datetime) -> ModelRecord:
+def _confirm_champion(
+    champion: ModelRecord, series: pd.Series, now: datetime, change_start: str | None = None
+) -> ModelRecord:
     """The champion after a retraining attempt that it won: re-anchored on the data it was judged on.
 
     Its parameters are unchanged; it is re-filtered on the latest series so that drift and performance are next
     measured on weeks after this attempt, and its age clock restarts: the same evidence does not fire again.
+    After a change-driven attempt it also records where the change started and waits out the cool-down.
     """
     refreshed = champion.load_model().refresh(series)
     added = int((series.index > pd.Timestamp(refreshed.trained_until)).sum())
@@ -195,6 +273,9 @@ def _confirm_champion(champion: ModelRecord, series: pd.Series, now: datetime) -
         age_clock_start=now,
         data_end=str(series.index[-1].date()),
         data_version=series_version(series),
+        checkpoint=_checkpoint(refreshed, series),
+        regime_start=change_start or champion.regime_start,
+        adopted_on_change=change_start is not None,
     )
 
 

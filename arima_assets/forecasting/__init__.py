@@ -9,11 +9,24 @@ Importing the package limits the loaded OpenBLAS libraries to ``ARIMA_BLAS_THREA
 import os as _os
 
 from arima_assets.forecasting.comparison import DMResult, challenger_is_better, diebold_mariano
-from arima_assets.forecasting.drift import DEFAULT_DRIFT_THRESHOLD, DriftResult, assess_drift
+from arima_assets.forecasting.drift import (
+    DEFAULT_DRIFT_THRESHOLD,
+    DriftResult,
+    ErrorBaseline,
+    assess_drift,
+    drift_from_errors,
+    insufficient_drift_data,
+)
 from arima_assets.forecasting.fourier import fourier_terms
 from arima_assets.forecasting.metrics import forecast_metrics, mae, mape, mase, rmse, smape
 from arima_assets.forecasting.model import MAX_FILTER_WEEKS, ArimaModel, FitError
-from arima_assets.forecasting.performance import PerformanceResult, assess_performance
+from arima_assets.forecasting.monitor import Checkpoint, NewWeeks, make_checkpoint, track_new_weeks
+from arima_assets.forecasting.performance import (
+    PerformanceResult,
+    assess_performance,
+    insufficient_performance_data,
+    performance_from_errors,
+)
 from arima_assets.forecasting.spec import FALLBACK_SPEC, SEASONAL_PERIOD, YEAR_WEEKS, ModelSpec
 from arima_assets.forecasting.threads import limit_blas_threads
 from arima_assets.forecasting.tuning import SEARCH_SPACES, TuningResult, TuningSettings, holdout_errors, tune_model
@@ -27,10 +40,13 @@ __all__ = [
     "SEASONAL_PERIOD",
     "YEAR_WEEKS",
     "ArimaModel",
+    "Checkpoint",
     "DMResult",
     "DriftResult",
+    "ErrorBaseline",
     "FitError",
     "ModelSpec",
+    "NewWeeks",
     "PerformanceResult",
     "TuningResult",
     "TuningSettings",
@@ -39,16 +55,22 @@ __all__ = [
     "challenger_is_better",
     "cv_score",
     "diebold_mariano",
+    "drift_from_errors",
     "forecast_metrics",
     "fourier_terms",
     "holdout_errors",
+    "insufficient_drift_data",
+    "insufficient_performance_data",
     "limit_blas_threads",
     "mae",
+    "make_checkpoint",
     "mape",
     "mase",
+    "performance_from_errors",
     "rmse",
     "rolling_origin_splits",
     "smape",
+    "track_new_weeks",
     "tune_model",
 ]
 

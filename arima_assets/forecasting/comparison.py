@@ -91,30 +91,35 @@ def challenger_is_better(
     alpha: float = 0.05,
     h: int = 1,
     loss: str = "squared",
+    names: tuple[str, str] = ("champion", "challenger"),
 ) -> tuple[bool, str]:
     """One-sided DM test: is the challenger significantly more accurate than the champion?
+
+    Args:
+        names: how the reason calls the two models (the burden of proof lies on the second).
 
     Returns:
         (True when the challenger's loss is lower with one-sided p < alpha, a reason naming the numbers).
     """
     if not 0 < alpha < 1:
         raise ValueError(f"challenger_is_better: alpha must be in (0, 1), got {alpha!r}")
+    first, second = names
     d = _loss_differential(champion_errors, challenger_errors, loss)  # > 0: challenger better
     if np.all(d == 0):
-        return False, f"identical {loss} losses on all {d.size} weeks: keep the champion"
+        return False, f"identical {loss} losses on all {d.size} weeks: keep the {first}"
     statistic = _hln_statistic(d, h)
     if np.isinf(statistic):
         if statistic > 0:
-            return True, f"challenger's {loss} loss is lower by the same amount ({d[0]:.4g}) in every week"
-        return False, f"champion's {loss} loss is lower by the same amount ({-d[0]:.4g}) in every week"
+            return True, f"{second}'s {loss} loss is lower by the same amount ({d[0]:.4g}) in every week"
+        return False, f"{first}'s {loss} loss is lower by the same amount ({-d[0]:.4g}) in every week"
     p_value = float(stats.t.sf(statistic, df=d.size - 1))
     mean_gain = float(d.mean())
     if p_value < alpha:
         return True, (
-            f"challenger better: mean {loss} loss lower by {mean_gain:.4g} (DM={statistic:.2f}, "
+            f"{second} better: mean {loss} loss lower by {mean_gain:.4g} (DM={statistic:.2f}, "
             f"one-sided p={p_value:.3g} < {alpha:g}, n={d.size})"
         )
     return False, (
-        f"challenger not significantly better: mean {loss} loss difference {mean_gain:.4g} (DM={statistic:.2f}, "
+        f"{second} not significantly better: mean {loss} loss difference {mean_gain:.4g} (DM={statistic:.2f}, "
         f"one-sided p={p_value:.3g} >= {alpha:g}, n={d.size})"
     )

@@ -110,6 +110,29 @@ def _label_where(value: pd.Timestamp | int) -> str:
     return str(value.date()) if isinstance(value, pd.Timestamp) else str(value)
 
 
+def _propagate(result, origins: np.ndarray, h: int) -> np.ndarray:
+    """Mean paths (transformed scale) of `h` steps from the predicted states at `origins` of one filter pass:
+    row i forecasts observations origins[i] .. origins[i] + h - 1; NaN past the filtered observations (their
+    regressors are unknown to the filter)."""
+    ssm = result.model.ssm
+    n = result.model.nobs
+    design = np.asarray(ssm["design"]).reshape(-1)
+    transition = np.asarray(ssm["transition"])
+    obs_intercept = np.asarray(ssm["obs_intercept"]).reshape(-1)
+    state_intercept = np.asarray(ssm["state_intercept"]).reshape(transition.shape[0], -1)
+    if design.ndim != 1 or transition.ndim != 2:
+        raise ValueError("time-varying design/transition matrices are not supported")
+    state = np.asarray(result.filter_results.predicted_state)[:, origins]
+    paths = np.full((origins.size, h), np.nan)
+    for step in range(h):
+        t = np.minimum(origins + step, n - 1)
+        inside = origins + step < n
+        mean = design @ state + (obs_intercept[t] if obs_intercept.size > 1 else obs_intercept[0])
+        paths[:, step] = np.where(inside, mean, np.nan)
+        state = transition @ state + (state_intercept[:, t] if state_intercept.shape[1] > 1 else state_intercept)
+    return paths
+
+
 class ArimaModel:
     """One SARIMAX model for one weekly series: fit, forecast, refresh with kept parameters, save as JSON.
 
@@ -370,22 +393,61 @@ class ArimaModel:
             raise ValueError(
                 f"origin_forecasts: origins must lie in 1..{len(series) - h} for h={h} and {len(series)} weeks"
             )
-        result = self._filter(series)
-        ssm = result.model.ssm
-        design = np.asarray(ssm["design"]).reshape(-1)
-        transition = np.asarray(ssm["transition"])
-        obs_intercept = np.asarray(ssm["obs_intercept"]).reshape(-1)
-        state_intercept = np.asarray(ssm["state_intercept"])
-        if design.ndim != 1 or transition.ndim != 2:
-            raise ValueError("origin_forecasts: time-varying design/transition matrices are not supported")
-        state = np.asarray(result.filter_results.predicted_state)[:, origins]
-        paths = np.empty((origins.size, h))
-        for step in range(h):
-            t = origins + step
-            paths[:, step] = design @ state + (obs_intercept[t] if obs_intercept.size > 1 else obs_intercept[0])
-            shift = state_intercept[:, t] if state_intercept.ndim == 2 else state_intercept[:, None]
-            state = transition @ state + shift
-        return _inverse(self.spec, paths)
+        return _inverse(self.spec, _propagate(self._filter(series), origins, h))
+
+    def filter_state(self) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted state mean and covariance for the week after the last filtered observation (the filter's
+        checkpoint: `continue_filter` starts from it)."""
+        self._require_fitted()
+        result = self._result
+        # with the scale concentrated out the filter runs at scale 1 and results are reported times the scale:
+        # the covariance to start another filter from is the unscaled one
+        return (
+            np.array(result.predicted_state[:, -1], dtype=float),
+            np.array(result.predicted_state_cov[:, :, -1], dtype=float) / float(result.scale),
+        )
+
+    def continue_filter(
+        self, state: np.ndarray, state_cov: np.ndarray, y_new: pd.Series | np.ndarray, horizon: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Filter only the weeks `y_new` that follow a checkpoint (`filter_state` of an earlier filter).
+
+        Costs one filter over the new weeks (about a millisecond), not over the whole history; the numbers
+        equal those of a filter over history + `y_new`.
+
+        Returns:
+            (one-step-ahead errors of the new weeks (actual - predicted, original scale),
+             block forecasts: array (ceil(n / horizon), horizon) of the mean forecasts made at the origins
+             0, horizon, 2 * horizon, ... of `y_new` for the new weeks that follow each origin, NaN past the
+             last new week).
+        """
+        if not self.params and self.spec.exog_names:
+            raise RuntimeError(f"ArimaModel({self.spec.label()}) has no parameters")
+        series = as_weekly_series(y_new, name="y_new")
+        week_offsets(series, self._origin)
+        exog = _design(self.spec, series, self._origin)
+        model = _sarimax(self.spec, _forward(self.spec, series.values), exog, differenced=False)
+        expected = _param_names(self.spec, model)
+        if expected != self.param_names:
+            raise ValueError(f"parameter names {self.param_names} do not match the spec's {expected}")
+        state = np.asarray(state, dtype=float)
+        state_cov = np.asarray(state_cov, dtype=float)
+        if state.shape != (model.k_states,) or state_cov.shape != (model.k_states, model.k_states):
+            raise ValueError(
+                f"checkpoint state has shape {state.shape} / {state_cov.shape}; {self.spec.label()} needs "
+                f"({model.k_states},) / ({model.k_states}, {model.k_states})"
+            )
+        model.ssm.initialize_known(state, state_cov)
+        try:
+            with _quiet_statsmodels():
+                result = model.filter(self._param_array(), cov_type="none")
+        except (np.linalg.LinAlgError, ValueError, OverflowError) as exc:
+            raise FitError(f"{self.spec.label()}: filtering the new weeks failed: {exc}") from exc
+        predicted = _inverse(self.spec, np.asarray(result.fittedvalues, dtype=float))
+        errors = series.values - predicted
+        origins = np.arange(0, len(series), horizon, dtype=np.int64)
+        blocks = _inverse(self.spec, _propagate(result, origins, horizon))
+        return errors, blocks
 
     # --------------------------------------------------------------------------------- serialisation
     def to_dict(self) -> dict:
@@ -415,8 +477,11 @@ class ArimaModel:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> ArimaModel:
+    def from_dict(cls, d: dict, refilter: bool = True) -> ArimaModel:
         """Rebuild a model saved by `to_dict` with ``SARIMAX(...).filter(params)`` on the saved data.
+
+        With ``refilter=False`` only the spec and parameters are restored (no filter, no validation of the
+        parameters against the data): enough for `continue_filter` from a checkpoint.
 
         Raises:
             ValueError: missing keys, unknown format_version, or parameters that do not fit the spec.
@@ -456,6 +521,8 @@ class ArimaModel:
         model.n_obs = int(d["n_obs"])
         model.converged = d.get("converged")
         model._origin = parse(index["origin"])
+        if not refilter:
+            return model
         model._data = as_weekly_series(y_series, name="y_tail")
         model._result = model._filter(model._data)
         return model

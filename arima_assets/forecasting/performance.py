@@ -26,7 +26,13 @@ from arima_assets.forecasting._series import split_at_training_end
 from arima_assets.forecasting.metrics import naive_scale
 from arima_assets.forecasting.model import ArimaModel
 
-__all__ = ["PerformanceResult", "assess_performance"]
+__all__ = [
+    "PerformanceResult",
+    "assess_performance",
+    "block_errors",
+    "insufficient_performance_data",
+    "performance_from_errors",
+]
 
 
 @dataclass(frozen=True)
@@ -54,57 +60,42 @@ def _one_sided_p(scaled: np.ndarray, baseline: float) -> float:
     return float(stats.t.sf((scaled.mean() - baseline) / se, df=n - 1))
 
 
-def assess_performance(
-    model: ArimaModel,
-    y: pd.Series | np.ndarray,
-    baseline_mase: float,
-    threshold: float,
-    horizon: int = 13,
-    min_recent_weeks: int = 8,
-    alpha: float = 0.05,
+def insufficient_performance_data(
+    n_recent: int, min_recent_weeks: int, baseline_mase: float, threshold: float
 ) -> PerformanceResult:
-    """Compare the kept model's out-of-sample MASE after training with `baseline_mase`.
+    """The result when fewer than `min_recent_weeks` weeks arrived after training (nothing is computed)."""
+    return PerformanceResult(
+        recent_mase=float("nan"),
+        baseline_mase=float(baseline_mase),
+        ratio=float("nan"),
+        threshold=float(threshold),
+        degraded=False,
+        n_recent=n_recent,
+        reason=f"insufficient new data ({n_recent} < {min_recent_weeks} weeks after training)",
+    )
 
-    Args:
-        model: the kept (champion) model.
-        y: the full latest series (training weeks plus the new weeks).
-        baseline_mase: the holdout MASE measured at training (> 0).
-        threshold: relative degradation allowed (0.25 = 25 % worse).
-        horizon: block length (weeks forecast from each origin), as in the holdout.
-        min_recent_weeks: fewer new weeks give degraded=False with reason "insufficient new data".
-        alpha: significance level of the one-sided test.
 
-    Raises:
-        ValueError: bad arguments, a series not aligned with the model, or a constant training window.
-    """
+def _check_arguments(baseline_mase: float, threshold: float, alpha: float) -> None:
     if not (np.isfinite(baseline_mase) and baseline_mase > 0):
         raise ValueError(f"assess_performance: baseline_mase must be finite and > 0, got {baseline_mase!r}")
     if not threshold >= 0:
         raise ValueError(f"assess_performance: threshold must be >= 0, got {threshold!r}")
-    for name, value in (("horizon", horizon), ("min_recent_weeks", min_recent_weeks)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"assess_performance: {name} must be a positive int, got {value!r}")
     if not 0 < alpha < 1:
         raise ValueError(f"assess_performance: alpha must be in (0, 1), got {alpha!r}")
-    series, n_train = split_at_training_end(model, y)
-    n_recent = len(series) - n_train
-    if n_recent < min_recent_weeks:
-        return PerformanceResult(
-            recent_mase=float("nan"),
-            baseline_mase=float(baseline_mase),
-            ratio=float("nan"),
-            threshold=float(threshold),
-            degraded=False,
-            n_recent=n_recent,
-            reason=f"insufficient new data ({n_recent} < {min_recent_weeks} weeks after training)",
-        )
-    scale = naive_scale(series.values[max(0, n_train - model.n_obs) : n_train])
-    errors: list[np.ndarray] = []
-    for origin in range(n_train, len(series), horizon):
-        steps = min(horizon, len(series) - origin)
-        predicted = model.refresh(series.slice(0, origin)).forecast(steps, level=())["mean"].to_numpy()
-        errors.append(series.values[origin : origin + steps] - predicted)
-    scaled = np.abs(np.concatenate(errors)) / scale
+
+
+def performance_from_errors(
+    block_errors: np.ndarray, scale: float, baseline_mase: float, threshold: float, alpha: float = 0.05
+) -> PerformanceResult:
+    """The verdict from the out-of-sample forecast errors of the new weeks (actual - forecast, 1..horizon steps
+    ahead from the block origins; NaN entries are ignored), scaled by the training window's naive MAE `scale`."""
+    _check_arguments(baseline_mase, threshold, alpha)
+    errors = np.asarray(block_errors, dtype=float).ravel()
+    errors = errors[np.isfinite(errors)]
+    if not (np.isfinite(scale) and scale > 0):
+        raise ValueError(f"assess_performance: the training window's naive scale must be > 0, got {scale!r}")
+    scaled = np.abs(errors) / scale
+    n_recent = scaled.size
     recent_mase = float(scaled.mean())
     ratio = recent_mase / float(baseline_mase)
     p_value = _one_sided_p(scaled, float(baseline_mase))
@@ -130,3 +121,51 @@ def assess_performance(
         reason=reason,
         p_value=p_value,
     )
+
+
+def assess_performance(
+    model: ArimaModel,
+    y: pd.Series | np.ndarray,
+    baseline_mase: float,
+    threshold: float,
+    horizon: int = 13,
+    min_recent_weeks: int = 8,
+    alpha: float = 0.05,
+) -> PerformanceResult:
+    """Compare the kept model's out-of-sample MASE after training with `baseline_mase`.
+
+    Args:
+        model: the kept (champion) model.
+        y: the full latest series (training weeks plus the new weeks).
+        baseline_mase: the holdout MASE measured at training (> 0).
+        threshold: relative degradation allowed (0.25 = 25 % worse).
+        horizon: block length (weeks forecast from each origin), as in the holdout.
+        min_recent_weeks: fewer new weeks give degraded=False with reason "insufficient new data".
+        alpha: significance level of the one-sided test.
+
+    Raises:
+        ValueError: bad arguments, a series not aligned with the model, or a constant training window.
+    """
+    _check_arguments(baseline_mase, threshold, alpha)
+    for name, value in (("horizon", horizon), ("min_recent_weeks", min_recent_weeks)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"assess_performance: {name} must be a positive int, got {value!r}")
+    series, n_train = split_at_training_end(model, y)
+    n_recent = len(series) - n_train
+    if n_recent < min_recent_weeks:
+        return insufficient_performance_data(n_recent, min_recent_weeks, baseline_mase, threshold)
+    scale = naive_scale(series.values[max(0, n_train - model.n_obs) : n_train])
+    state, state_cov = model.refresh(series.slice(0, n_train)).filter_state()
+    new = series.slice(n_train, len(series))
+    _, blocks = model.continue_filter(state, state_cov, new.to_pandas(), horizon)
+    return performance_from_errors(block_errors(new.values, blocks), scale, baseline_mase, threshold, alpha)
+
+
+def block_errors(actual: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+    """Actual minus block forecasts (`ArimaModel.continue_filter`), flattened in week order without the
+    NaN padding past the last week."""
+    horizon = blocks.shape[1]
+    padded = np.full(blocks.size, np.nan)
+    padded[: len(actual)] = actual
+    errors = (padded.reshape(-1, horizon) - blocks).ravel()
+    return errors[: len(actual)]
