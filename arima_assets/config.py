@@ -41,6 +41,7 @@ class ArimaConfig(dg.ConfigurableResource):
     drift_threshold: float = DEFAULT_DRIFT_THRESHOLD
     min_evidence_weeks: int = 8
     cooldown_weeks: int = 13
+    change_trials: int = 6
     dm_alpha: float = 0.05
     force_retrain: bool = False
     # forecasting
@@ -87,6 +88,7 @@ _RULES: dict[str, _Rule] = {
     "drift_threshold": _Rule(float, "a number > 0 (in standard errors; 4 = about 4 sigma)", _positive),
     "min_evidence_weeks": _Rule(int, "an integer >= 1", lambda v: v >= 1),
     "cooldown_weeks": _Rule(int, "an integer >= 0 (weeks)", _non_negative),
+    "change_trials": _Rule(int, "an integer >= 1 (trials of a retrain after a detected change)", lambda v: v >= 1),
     "dm_alpha": _Rule(float, "a number strictly between 0 and 1", lambda v: 0 < v < 1),
     "force_retrain": _Rule(bool, "true/false, 1/0, yes/no, on/off", lambda v: isinstance(v, bool)),
     "forecast_horizon": _Rule(int, "an integer between 1 and 104", lambda v: 1 <= v <= 104),

@@ -34,7 +34,7 @@ from arima_assets.forecasting import (
     tune_model,
 )
 
-__all__ = ["ModelStepResult", "tuning_settings", "series_version", "run_model_step", "comparison_errors"]
+__all__ = ["ModelStepResult", "change_tuning_settings", "tuning_settings", "series_version", "run_model_step", "comparison_errors"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,19 @@ def tuning_settings(config: ArimaConfig) -> TuningSettings:
         seed=config.seed,
         max_train_weeks=config.max_train_weeks,
         search_space=config.search_space,
+    )
+
+
+def change_tuning_settings(config: ArimaConfig) -> TuningSettings:
+    """Tuning after a detected change: a short search (`change_trials`, warm-started from the champion's spec)
+    with no holdout kept back, so that its CV windows reach the weeks of the change (a holdout would hide them
+    from the search); the new model's performance baseline is then its CV MASE."""
+    settings = tuning_settings(config)
+    return replace(
+        settings,
+        holdout_weeks=0,
+        n_trials=min(settings.n_trials, config.change_trials),
+        patience=min(settings.patience, config.change_trials),
     )
 
 
@@ -113,7 +126,7 @@ def _challenger_record(
         data_end=str(series.index[-1].date()),
         data_version=series_version(series),
         cv_mase=float(result.cv_mase),
-        holdout_mase=float(result.holdout_metrics["mase"]),
+        holdout_mase=float(result.holdout_metrics.get("mase", float("nan"))),
         holdout_errors=[float(e) for e in result.holdout_errors],
         trials_run=int(result.trials_run),
         fit_seconds=float(result.fit_seconds),
@@ -225,10 +238,11 @@ def run_model_step(
             warm = champion.load_model().spec
         except Exception:  # the decision already reports an invalid champion; tune from scratch
             warm = None
-    started = time.perf_counter()
-    result = tune_model(series, tuning_settings(config), warm_start=warm)
-    fit_seconds = time.perf_counter() - started
     changed = champion is not None and bool(set(decision.fired) & CHANGE_TRIGGERS)
+    settings = change_tuning_settings(config) if changed else tuning_settings(config)
+    started = time.perf_counter()
+    result = tune_model(series, settings, warm_start=warm)
+    fit_seconds = time.perf_counter() - started
     change_start = _first_week_after(champion, series) if changed else None
     challenger = _challenger_record(isbn, series, result, now, champion, change_start)
     if champion is None:

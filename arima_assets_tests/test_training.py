@@ -79,3 +79,63 @@ def test_pending_challenger_that_never_wins_expires(config) -> None:
     assert step_fresh.status == "reused" and step_fresh.candidate is champion, "too little evidence yet: pending"
     step_late = run_model_step("9780722532935", series, champion, config, NOW, candidate=champion)
     assert step_late.status == "reused" and step_late.candidate is None, "40 weeks without winning: dropped"
+
+
+def _weekly_steps(series: pd.Series, first: int, champion, config, weeks: range) -> list:
+    """The model step once a week on growing data (weeks: data lengths), carrying champion and candidate."""
+    steps, candidate = [], None
+    for length in weeks:
+        now = NOW + pd.Timedelta(days=7 * (length - first))
+        step = run_model_step("9780722532935", series.iloc[:length], champion, config, now, candidate=candidate)
+        champion, candidate = step.champion, step.candidate
+        steps.append(step)
+    return steps
+
+
+@pytest.fixture(scope="module")
+def replay_config():
+    return get_arima_config("testing", n_trials=3, max_model_age_days=3650)
+
+
+@pytest.fixture(scope="module")
+def collapse_steps(replay_config):
+    """A x0.4 sales collapse at week 260, a champion trained at week 250, then one step a week to week 300."""
+    series = weekly(300, seed=3, shift_at=260, factor=0.4)
+    first = run_model_step("9780722532935", series.iloc[:250], None, replay_config, NOW)
+    assert first.status == "trained" and first.champion.checkpoint, "a trained champion carries its checkpoint"
+    return series, _weekly_steps(series, 250, first.champion, replay_config, range(251, 301))
+
+
+def test_a_collapse_is_served_by_a_model_that_saw_it_within_min_evidence_weeks(collapse_steps, replay_config) -> None:
+    series, steps = collapse_steps
+    change = series.index[260]
+    adopted = next(i for i, step in enumerate(steps) if pd.Timestamp(step.champion.data_end) >= change)
+    changed_weeks_seen = (251 + adopted) - 260
+    assert changed_weeks_seen <= replay_config.min_evidence_weeks + 1
+    step = steps[adopted]
+    assert step.status == "trained" and set(step.decision.fired) & {Trigger.DRIFT, Trigger.PERFORMANCE}
+    assert step.promotion_reason.startswith("change detected: challenger trained on the change adopted")
+    assert step.champion.adopted_on_change and step.champion.regime_start is not None
+    assert pd.Timestamp(step.champion.regime_start) <= change
+    assert all(s.status == "reused" for s in steps[:adopted]), "no retrain before the change"
+
+
+def test_no_retrain_in_the_13_weeks_after_a_change_was_adopted(collapse_steps) -> None:
+    series, steps = collapse_steps
+    adopted = next(i for i, step in enumerate(steps) if step.status == "trained")
+    after = steps[adopted + 1 : adopted + 14]
+    assert len(after) == 13
+    assert [s.status for s in after] == ["reused"] * 13
+    cooling = after[0].decision.get(Trigger.DRIFT).reason
+    assert "cool-down after an adopted change" in cooling
+    fits = sum(1 for s in steps if s.status in ("trained", "kept"))
+    assert fits == 1, [s.status for s in steps]
+
+
+def test_an_unchanged_series_is_not_retrained(replay_config) -> None:
+    series = weekly(300, seed=3)
+    first = run_model_step("9780722532935", series.iloc[:250], None, replay_config, NOW)
+    steps = _weekly_steps(series, 250, first.champion, replay_config, range(251, 301))
+    assert [s.status for s in steps] == ["reused"] * 50
+    last = steps[-1].decision
+    assert last.get(Trigger.DRIFT).observed is not None and last.get(Trigger.PERFORMANCE).observed is not None

@@ -1,8 +1,10 @@
-"""Planted changes for the replay's "changed" set: a level shift, a changed yearly cycle, a trend reversal.
+"""Planted changes for the replay's "changed" set: level shifts of realistic sizes, a doubled yearly cycle,
+a trend reversal.
 
 Each change starts at week `at` (the first week after the data seen at its origin) and lasts to the end of
-the series. Sizes are relative to the level L (mean of the 52 weeks before `at`) so that a model that never
-adapts visibly suffers; values are clipped at 0 (sales cannot be negative).
+the series. Level shifts multiply sales from `at` on (x0.4 a collapse, x0.7 a decline, x1.5 and x2.5 a
+boost such as a prize or an adaptation); the yearly cycle's amplitude is doubled; a trend is reversed with a
+slope of at least 2 % of the level L (mean of the 52 weeks before `at`) per week. Values are clipped at 0.
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CHANGE_KINDS", "PlantedChange", "plant_change"]
+__all__ = ["CHANGE_KINDS", "LEVEL_FACTORS", "PlantedChange", "plant_change"]
 
-CHANGE_KINDS = ("level shift", "yearly cycle", "trend reversal")
+LEVEL_FACTORS = {"level x0.4": 0.4, "level x0.7": 0.7, "level x1.5": 1.5, "level x2.5": 2.5}
+CHANGE_KINDS = (*LEVEL_FACTORS, "yearly cycle x2", "trend reversal")
 YEAR = 365.25 / 7
-_LEVEL_SHIFT = 0.5  # +-50 % of the level
-_CYCLE_FACTOR = 3.0  # the fitted yearly cycle tripled ...
+_CYCLE_FACTOR = 2.0  # the fitted yearly cycle doubled ...
 _CYCLE_MIN_AMPLITUDE = 0.3  # ... or, if it is weaker than this (peak, x level), a cycle of this amplitude added
 _TREND_MIN_CHANGE = 0.02  # reversed slope of at least 2 % of the level per week
 
@@ -61,11 +63,10 @@ def plant_change(
     out = np.asarray(values, dtype=float).copy()
     level = float(out[at - 52 : at].mean())
     steps = np.arange(len(out) - at, dtype=float)
-    if kind == "level shift":
-        sign = rng.choice([-1.0, 1.0])
-        out[at:] += sign * _LEVEL_SHIFT * level
-        detail = f"{sign * _LEVEL_SHIFT:+.0%} of the level"
-    elif kind == "yearly cycle":
+    if kind in LEVEL_FACTORS:
+        out[at:] *= LEVEL_FACTORS[kind]
+        detail = f"sales x{LEVEL_FACTORS[kind]:g} from week {at}"
+    elif kind == "yearly cycle x2":
         coef = _yearly_cycle(out, at)
         t = np.arange(at, len(out), dtype=float)
         cycle = _fourier(t, len(coef) // 2) @ coef

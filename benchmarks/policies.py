@@ -7,7 +7,8 @@ separately and left out of each policy's cost: the policies differ only in what 
 - ``always``: refit the spec chosen at the first origin on the data so far, every week (parameters
   re-estimated, spec frozen: DESIGN.md measured weekly re-tuning 3 % worse than tuning once, at many times
   the cost; the seed's "before" re-tuned every week).
-- ``every 13``: refit that spec every 13th origin, re-filter the kept parameters in between.
+- ``every 8`` / ``every 13``: refit that spec every 8th / 13th origin, re-filter the kept parameters in between
+  (8 weeks: the retraining interval Zanotti 2025 recommends for weekly data).
 - ``never``: re-filter the first origin's parameters on the data so far, every week.
 - ``smart``: ``run_model_step`` with the preset's config each week, ``now`` one week later each time, the
   champion and any pending challenger carried from step to step as the model store would; the decision engine
@@ -17,7 +18,9 @@ separately and left out of each policy's cost: the policies differ only in what 
 
 Forecasts always come from a model filtered on the data so far: a refit model directly, a kept one through
 ``refresh`` (what the sales_forecast asset does). Seconds spent fitting or tuning count as fit seconds;
-filtering, decision-engine and forecast time count as filter seconds.
+filtering, decision-engine and forecast time count as filter seconds; the decision engine's share of smart's
+filter seconds is also kept apart (decision seconds). Each origin records the forecast (for stability) and the
+origin whose data the served parameters were fitted on (for the detection delay after a planted change).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ __all__ = [
     "replay_smart",
 ]
 
-POLICIES = ("always", "every 13", "never", "smart")
+POLICIES = ("always", "every 8", "every 13", "never", "smart")
 HORIZON = 13
 
 
@@ -62,6 +65,9 @@ class OriginResult:
     smape: float
     status: str = ""
     triggers: tuple[str, ...] = ()
+    forecast: tuple[float, ...] = ()
+    model_origin: int = 0
+    decision_seconds: float = 0.0
 
 
 @dataclass
@@ -78,8 +84,17 @@ class PolicyRun:
         """Origins after the first where the policy fitted (the shared initial tuning is origin 0)."""
         return [o.origin for o in self.origins if o.retrained and o.origin > 0]
 
-    def summary(self) -> dict[str, Any]:
-        """Totals and means over the origins (JSON-serialisable)."""
+    def stability(self, scale: float) -> float:
+        """Mean absolute change of the forecast for the same target week between consecutive origins, divided
+        by `scale` (the naive MAE of the history, as MASE scales errors)."""
+        changes = [
+            np.mean(np.abs(np.asarray(a.forecast[1:]) - np.asarray(b.forecast[:-1])))
+            for a, b in zip(self.origins, self.origins[1:], strict=False)
+        ]
+        return float(np.mean(changes) / scale) if changes and scale > 0 else float("nan")
+
+    def summary(self, scale: float = float("nan")) -> dict[str, Any]:
+        """Totals and means over the origins (JSON-serialisable); `scale` for `stability`."""
         retrains = self.retrain_origins
         fitted = {0} | set(retrains)
         bursts = sum(1 for origin in retrains if origin - 1 in fitted)
@@ -94,6 +109,12 @@ class PolicyRun:
             "bursts": bursts,
             "fit_seconds": float(sum(o.fit_seconds for o in self.origins if o.origin > 0)),
             "filter_seconds": float(sum(o.filter_seconds for o in self.origins if o.origin > 0)),
+            "decision_seconds": float(sum(o.decision_seconds for o in self.origins if o.origin > 0)),
+            "decisions": sum(1 for o in self.origins if o.origin > 0 and o.status),
+            "reused_check_seconds": float(sum(o.decision_seconds for o in self.origins if o.status == "reused")),
+            "reused_steps": sum(1 for o in self.origins if o.status == "reused"),
+            "stability": self.stability(scale),
+            "model_origins": [o.model_origin for o in self.origins],
             "mase": float(np.mean([o.mase for o in self.origins])),
             "smape": float(np.mean([o.smape for o in self.origins])),
             "retrain_origins": retrains,
@@ -165,6 +186,7 @@ def replay_schedule(
     run = PolicyRun(policy, series_id)
     spec = start.model.spec
     model = start.model
+    model_origin = 0
     for origin, cut in enumerate(cuts):
         history = series.iloc[:cut]
         fit_s = filter_s = 0.0
@@ -185,10 +207,16 @@ def replay_schedule(
                 current = model.refresh(history)
         else:
             current = model.refresh(history)
+        if refit:
+            model_origin = origin
         forecast = _forecast(current)
         filter_s += time.perf_counter() - started
         m, s = _score(series, cut, forecast)
-        run.origins.append(OriginResult(origin, origin == 0 or refit, fit_s, filter_s, m, s))
+        run.origins.append(
+            OriginResult(
+                origin, origin == 0 or refit, fit_s, filter_s, m, s, forecast=tuple(forecast), model_origin=model_origin
+            )
+        )
     return run
 
 
@@ -199,8 +227,10 @@ def replay_smart(
     run = PolicyRun("smart", series_id)
     champion: ModelRecord = start.step.champion
     candidate: ModelRecord | None = None  # a pending challenger, carried from step to step like the model store
+    champion_origin, candidate_origin = 0, 0
     for origin, cut in enumerate(cuts):
         history = series.iloc[:cut]
+        decision_s = 0.0
         if origin == 0:
             step, fit_s, filter_s = start.step, 0.0, 0.0
             started = time.perf_counter()
@@ -216,7 +246,7 @@ def replay_smart(
                 step = None
             total = time.perf_counter() - started
             fit_s = step.fit_seconds if step is not None else 0.0
-            filter_s = total - fit_s
+            filter_s = decision_s = total - fit_s
             started = time.perf_counter()
             if step is not None and step.status == "trained":
                 model = step.tuning.model
@@ -226,10 +256,34 @@ def replay_smart(
             filter_s += time.perf_counter() - started
         m, s = _score(series, cut, forecast)
         if step is None:
-            run.origins.append(OriginResult(origin, False, fit_s, filter_s, m, s, "error", ()))
+            run.origins.append(
+                OriginResult(
+                    origin, False, fit_s, filter_s, m, s, "error", (), tuple(forecast), champion_origin, decision_s
+                )
+            )
             continue
+        if origin > 0 and step.status == "trained":
+            champion_origin = origin
+        elif step.status == "promoted":
+            champion_origin = candidate_origin
+        if step.status == "kept" and step.candidate is not None:
+            candidate_origin = origin
         champion, candidate = step.champion, step.candidate
         retrained = step.status in ("trained", "kept")
         triggers = tuple(str(t) for t in step.decision.fired) if origin > 0 else ()
-        run.origins.append(OriginResult(origin, retrained, fit_s, filter_s, m, s, step.status, triggers))
+        run.origins.append(
+            OriginResult(
+                origin,
+                retrained,
+                fit_s,
+                filter_s,
+                m,
+                s,
+                step.status,
+                triggers,
+                tuple(forecast),
+                champion_origin,
+                decision_s,
+            )
+        )
     return run

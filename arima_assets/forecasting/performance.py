@@ -49,15 +49,32 @@ class PerformanceResult:
     p_value: float = float("nan")
 
 
-def _one_sided_p(scaled: np.ndarray, baseline: float) -> float:
+def _mean_variance(scaled: np.ndarray) -> float:
+    """Variance of the mean of `scaled`, inflated by its lag-1 autocorrelation (clipped to [0, 0.9])."""
     n = scaled.size
     centred = scaled - scaled.mean()
     denom = float(np.dot(centred, centred))
-    if denom == 0.0:
-        return 0.0 if scaled.mean() > baseline else 1.0
+    if denom == 0.0 or n < 2:
+        return 0.0
     rho = min(max(float(np.dot(centred[1:], centred[:-1]) / denom), 0.0), 0.9)
-    se = np.sqrt(denom / (n - 1) / n * (1 + rho) / (1 - rho))
-    return float(stats.t.sf((scaled.mean() - baseline) / se, df=n - 1))
+    return denom / (n - 1) / n * (1 + rho) / (1 - rho)
+
+
+def _one_sided_p(scaled: np.ndarray, baseline: float, baseline_scaled: np.ndarray | None = None) -> float:
+    """p-value of H1: mean(scaled) > baseline. With the baseline's own errors (the holdout's), their sampling
+    noise counts too (Welch), so a baseline measured on a lucky holdout does not make later weeks look worse."""
+    variance = _mean_variance(scaled)
+    df = scaled.size - 1
+    if baseline_scaled is not None and baseline_scaled.size >= 2:
+        baseline_variance = _mean_variance(baseline_scaled)
+        if variance + baseline_variance > 0:
+            df = (variance + baseline_variance) ** 2 / (
+                variance**2 / max(scaled.size - 1, 1) + baseline_variance**2 / (baseline_scaled.size - 1)
+            )
+        variance += baseline_variance
+    if variance == 0.0:
+        return 0.0 if scaled.mean() > baseline else 1.0
+    return float(stats.t.sf((scaled.mean() - baseline) / np.sqrt(variance), df=max(df, 1.0)))
 
 
 def insufficient_performance_data(
@@ -85,10 +102,19 @@ def _check_arguments(baseline_mase: float, threshold: float, alpha: float) -> No
 
 
 def performance_from_errors(
-    block_errors: np.ndarray, scale: float, baseline_mase: float, threshold: float, alpha: float = 0.05
+    block_errors: np.ndarray,
+    scale: float,
+    baseline_mase: float,
+    threshold: float,
+    alpha: float = 0.05,
+    baseline_scaled: np.ndarray | None = None,
 ) -> PerformanceResult:
     """The verdict from the out-of-sample forecast errors of the new weeks (actual - forecast, 1..horizon steps
-    ahead from the block origins; NaN entries are ignored), scaled by the training window's naive MAE `scale`."""
+    ahead from the block origins; NaN entries are ignored), scaled by the training window's naive MAE `scale`.
+
+    `baseline_scaled`: the scaled absolute errors the baseline MASE is the mean of (the holdout's), when known:
+    the test then also counts the baseline's sampling noise.
+    """
     _check_arguments(baseline_mase, threshold, alpha)
     errors = np.asarray(block_errors, dtype=float).ravel()
     errors = errors[np.isfinite(errors)]
@@ -98,7 +124,7 @@ def performance_from_errors(
     n_recent = scaled.size
     recent_mase = float(scaled.mean())
     ratio = recent_mase / float(baseline_mase)
-    p_value = _one_sided_p(scaled, float(baseline_mase))
+    p_value = _one_sided_p(scaled, float(baseline_mase), baseline_scaled)
     worse = ratio > 1 + threshold
     significant = p_value < alpha
     degraded = worse and significant
@@ -131,6 +157,7 @@ def assess_performance(
     horizon: int = 13,
     min_recent_weeks: int = 8,
     alpha: float = 0.05,
+    baseline_scaled: np.ndarray | None = None,
 ) -> PerformanceResult:
     """Compare the kept model's out-of-sample MASE after training with `baseline_mase`.
 
@@ -142,6 +169,8 @@ def assess_performance(
         horizon: block length (weeks forecast from each origin), as in the holdout.
         min_recent_weeks: fewer new weeks give degraded=False with reason "insufficient new data".
         alpha: significance level of the one-sided test.
+        baseline_scaled: the scaled absolute holdout errors behind `baseline_mase`, if known (see
+            `performance_from_errors`).
 
     Raises:
         ValueError: bad arguments, a series not aligned with the model, or a constant training window.
@@ -158,7 +187,8 @@ def assess_performance(
     state, state_cov = model.refresh(series.slice(0, n_train)).filter_state()
     new = series.slice(n_train, len(series))
     _, blocks = model.continue_filter(state, state_cov, new.to_pandas(), horizon)
-    return performance_from_errors(block_errors(new.values, blocks), scale, baseline_mase, threshold, alpha)
+    errors = block_errors(new.values, blocks)
+    return performance_from_errors(errors, scale, baseline_mase, threshold, alpha, baseline_scaled)
 
 
 def block_errors(actual: np.ndarray, blocks: np.ndarray) -> np.ndarray:
