@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "config":
-            print(json.dumps(get_arima_config(args.environment).as_dict(), indent=2))
+            print(json.dumps(get_arima_config(args.environment).public_dict(), indent=2))
             return 0
         from arima_assets.pipeline import book_sales_arima_modeling_pipeline
 

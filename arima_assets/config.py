@@ -16,10 +16,24 @@ from typing import Any
 
 import dagster as dg
 
-from arima_assets.environment import ENVIRONMENTS, get_environment, state_dir
+from arima_assets.data import ABSENT_WEEKS
+from arima_assets.environment import ENVIRONMENTS, get_environment, redact_uri, state_dir
 from arima_assets.forecasting import DEFAULT_DRIFT_THRESHOLD, SEARCH_SPACES
 
-__all__ = ["ArimaConfig", "PRESETS", "ENV_VARS", "get_arima_config", "default_tracking_uri", "config_table"]
+__all__ = [
+    "MAX_SEED",
+    "redact_uri",
+    "ArimaConfig",
+    "PRESETS",
+    "ENV_VARS",
+    "get_arima_config",
+    "default_tracking_uri",
+    "config_table",
+]
+
+
+#: Largest seed numpy and Optuna's samplers accept.
+MAX_SEED = 2**32 - 1
 
 
 class ArimaConfig(dg.ConfigurableResource):
@@ -47,14 +61,21 @@ class ArimaConfig(dg.ConfigurableResource):
     # forecasting
     forecast_horizon: int = 13
     holdout_weeks: int = 13
+    # ingest
+    absent_weeks: str = "zero"
+    max_weekly_volume: float = 10_000_000.0
     # storage
     sales_path: str = ""
     state_dir: str = ""
     mlflow_tracking_uri: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        """All settings as a plain dict (for reports and MLflow params)."""
+        """All settings as a plain dict, secrets included (to rebuild a configuration; never persist it)."""
         return {name: getattr(self, name) for name in type(self).model_fields}
+
+    def public_dict(self) -> dict[str, Any]:
+        """All settings with credentials in URIs redacted: what reports, metadata and MLflow params show."""
+        return {name: redact_uri(value) if isinstance(value, str) else value for name, value in self.as_dict().items()}
 
 
 @dataclass(frozen=True)
@@ -82,7 +103,7 @@ _RULES: dict[str, _Rule] = {
     "cv_folds": _Rule(int, "an integer >= 1", lambda v: v >= 1),
     "max_train_weeks": _Rule(int, "an integer >= 104", lambda v: v >= 104),
     "search_space": _Rule(str, f"one of: {', '.join(SEARCH_SPACES)}", lambda v: v in SEARCH_SPACES),
-    "seed": _Rule(int, "an integer >= 0", _non_negative),
+    "seed": _Rule(int, f"an integer between 0 and {MAX_SEED}", lambda v: 0 <= v <= MAX_SEED),
     "max_model_age_days": _Rule(float, "a number of days > 0", _positive),
     "performance_threshold": _Rule(float, "a relative number > 0 (0.25 = 25 % worse)", _positive),
     "drift_threshold": _Rule(float, "a number > 0 (in standard errors; 4 = about 4 sigma)", _positive),
@@ -93,6 +114,13 @@ _RULES: dict[str, _Rule] = {
     "force_retrain": _Rule(bool, "true/false, 1/0, yes/no, on/off", lambda v: isinstance(v, bool)),
     "forecast_horizon": _Rule(int, "an integer between 1 and 104", lambda v: 1 <= v <= 104),
     "holdout_weeks": _Rule(int, "an integer between 1 and 104", lambda v: 1 <= v <= 104),
+    "absent_weeks": _Rule(
+        str,
+        "'zero' (absent from a full weekly export = 0 sales, up to the end of the title's file) or 'unknown' "
+        "(a title's series ends at its own last reported week)",
+        lambda v: v in ABSENT_WEEKS,
+    ),
+    "max_weekly_volume": _Rule(float, "a number of units > 0 (larger weekly volumes are reported)", _positive),
     "sales_path": _Rule(str, "a path to a csv/xlsx file or a folder", lambda v: True),
     "state_dir": _Rule(str, "a folder path", lambda v: True),
     "mlflow_tracking_uri": _Rule(str, "an MLflow tracking URI", lambda v: True),

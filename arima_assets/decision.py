@@ -82,6 +82,9 @@ class DecisionSettings(Protocol):
     dm_alpha: float
 
 
+_FLOAT_FIELDS = ("cv_mase", "holdout_mase", "fit_seconds")
+
+
 @dataclass(frozen=True)
 class ModelRecord:
     """What the model store keeps about an ISBN's champion (JSON-serialisable through to_dict/from_dict).
@@ -117,12 +120,17 @@ class ModelRecord:
         out = asdict(self)
         out["trained_at"] = self.trained_at.isoformat()
         out["age_clock_start"] = self.age_clock_start.isoformat()
+        for name in _FLOAT_FIELDS:  # strict JSON: an undefined error (NaN) is null
+            out[name] = _finite_or_none(out[name])
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelRecord:
         """Inverse of to_dict."""
         values = dict(data)
+        for name in _FLOAT_FIELDS:
+            if name in values and values[name] is None:
+                values[name] = float("nan")
         values["trained_at"] = datetime.fromisoformat(values["trained_at"])
         values["age_clock_start"] = datetime.fromisoformat(values["age_clock_start"])
         return cls(**values)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
-__all__ = ["ENVIRONMENTS", "DEFAULT_ENVIRONMENT", "get_environment", "state_dir"]
+__all__ = ["ENVIRONMENTS", "DEFAULT_ENVIRONMENT", "get_environment", "redact_uri", "state_dir"]
 
 ENVIRONMENTS: tuple[str, ...] = ("development", "testing", "production")
 DEFAULT_ENVIRONMENT = "development"
@@ -28,3 +29,13 @@ def get_environment(explicit: str | None = None) -> str:
 def state_dir() -> Path:
     """Folder for local state (Dagster home, model store, MLflow store): `ARIMA_STATE_DIR` or `./.state`."""
     return Path(os.environ.get("ARIMA_STATE_DIR", Path.cwd() / ".state")).resolve()
+
+
+_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
+_SECRET_PARAMS = re.compile(r"(?i)([?&](?:password|passwd|pwd|token|secret|access_key|api_key)=)[^&#\s]+")
+
+
+def redact_uri(text: str) -> str:
+    """`text` with credentials in URIs replaced by ``***``: ``scheme://user:pass@host`` -> ``scheme://***@host``,
+    and password/token query parameters. Text without credentials is returned unchanged."""
+    return _SECRET_PARAMS.sub(r"\1***", _CREDENTIALS.sub(r"\g<scheme>***@", text))

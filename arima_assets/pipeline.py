@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from filelock import FileLock
 
 from arima_assets.config import ArimaConfig, default_tracking_uri, get_arima_config
 from arima_assets.defs.partitions import ISBN_PARTITIONS_NAME
@@ -57,20 +59,18 @@ def book_sales_arima_modeling_pipeline(
         failed_models, reuse_rate, configuration, retraining_stats, decisions.
 
     Raises:
-        ValueError: a selected ISBN is not in the sales data.
+        ValueError: a selected ISBN is not in the sales data, or `output_dir` cannot be used as a folder.
         dagster.DagsterExecutionError: the sales files cannot be ingested.
     """
     from arima_assets.definitions import build_definitions  # heavy import, only when called
 
     base = config or get_arima_config()
-    folder = Path(output_dir) if output_dir is not None else Path(base.state_dir) / "pipeline"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _writable_folder(Path(output_dir) if output_dir is not None else Path(base.state_dir) / "pipeline")
     config = config_for_output_dir(base, folder.resolve())
     defs = build_definitions(config)
     assets = list(defs.assets or [])
     resources = dict(defs.resources or {})
-    (folder / "dagster").mkdir(exist_ok=True)
-    instance = dg.DagsterInstance.local_temp(tempdir=str(folder / "dagster"))
+    instance = _open_instance(folder / "dagster")
     try:
         dg.materialize(assets, _QUIET, instance=instance, resources=resources, selection=["book_sales"])
         known = sorted(instance.get_dynamic_partitions(ISBN_PARTITIONS_NAME))
@@ -93,7 +93,37 @@ def book_sales_arima_modeling_pipeline(
         dg.materialize(assets, _QUIET, instance=instance, resources=resources, selection=["retraining_report"])
     finally:
         instance.dispose()
-    return build_report(outcomes, isbns, config.as_dict())
+    return build_report(outcomes, isbns, config.public_dict())
+
+
+def _writable_folder(folder: Path) -> Path:
+    """`folder`, created if needed; a clear error naming it when it is a file, cannot be created or written."""
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"output_dir {str(folder)!r} is a file, not a folder; pass a folder path")
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"output_dir {str(folder)!r} cannot be created: {exc.strerror or exc}") from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"output_dir {str(folder)!r} is not writable by this user")
+    return folder
+
+
+#: Seconds a process waits for another one creating the same Dagster instance.
+_INSTANCE_INIT_TIMEOUT = 300
+
+
+def _open_instance(folder: Path) -> dg.DagsterInstance:
+    """The Dagster instance under `folder`. Its sqlite storages are created with migrations on first use, and
+    several processes doing that at once corrupt them ("table ... already exists"): creation and a first
+    read of each storage are serialised by a file lock beside them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(folder / ".instance-init.lock", timeout=_INSTANCE_INIT_TIMEOUT):
+        instance = dg.DagsterInstance.local_temp(tempdir=str(folder))
+        instance.get_runs(limit=1)
+        instance.get_dynamic_partitions(ISBN_PARTITIONS_NAME)
+        instance.get_latest_materialization_event(dg.AssetKey("book_sales"))
+    return instance
 
 
 def _select(known: list[str], selected: list[str] | None) -> list[str]:
@@ -108,15 +138,22 @@ def _select(known: list[str], selected: list[str] | None) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
+def _root_message(error: object) -> str:
+    """The message of the innermost cause of a Dagster error (the step's own exception, not Dagster's wrapper)."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return str(getattr(error, "message", error)).strip()
+
+
 def _outcome_of(isbn: str, result: dg.ExecuteInProcessResult, store: ModelStore) -> Outcome:
     """The ISBN's outcome in this run; a run that failed before the model step still counts as failed."""
-    outcome = store.get_outcome(isbn)
-    if outcome is not None and outcome.run_id == result.run_id:
+    outcome = store.get_run_outcome(result.run_id, isbn)
+    if outcome is not None:
         return outcome
     if result.success:
         raise RuntimeError(f"run {result.run_id} for ISBN {isbn} succeeded but recorded no model outcome")
     errors = [
-        data.error.message.strip()
+        _root_message(data.error)
         for data in (event.event_specific_data for event in result.all_events)
         if getattr(data, "error", None) is not None
     ]

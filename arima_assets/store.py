@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
 from arima_assets.decision import ModelRecord
 
 __all__ = ["ModelStore", "Outcome", "StoreError"]
@@ -81,8 +83,29 @@ class ModelStore:
         return None if data is None else Outcome(**data)
 
     def put_outcome(self, outcome: Outcome) -> None:
-        """Record the outcome of an execution atomically."""
+        """Record the outcome of an execution atomically: as the ISBN's latest, and under its run (concurrent runs
+        never overwrite each other's per-run outcome)."""
+        if outcome.run_id:
+            self._write(self._run_outcome_path(outcome.run_id, outcome.isbn), outcome.to_dict())
         self._write(self.folder / "outcomes" / f"{outcome.isbn}.json", outcome.to_dict())
+
+    def get_run_outcome(self, run_id: str, isbn: str) -> Outcome | None:
+        """The outcome that run `run_id` recorded for the ISBN, or None."""
+        data = self._read(self._run_outcome_path(run_id, isbn))
+        return None if data is None else Outcome(**data)
+
+    def _run_outcome_path(self, run_id: str, isbn: str) -> Path:
+        if not run_id.replace("-", "").isalnum():
+            raise ValueError(f"run id {run_id!r} is not a Dagster run id")
+        return self.folder / "runs" / run_id / f"{isbn}.json"
+
+    def isbn_lock(self, isbn: str, timeout: float = -1) -> FileLock:
+        """A lease on one ISBN's model step across processes (an OS file lock, released when the holder ends or
+        dies): two runs deciding the same ISBN at once train it at most once, the second deciding on the record
+        the first committed. `timeout` in seconds (-1: wait as long as it takes)."""
+        path = self.folder / "locks" / f"{isbn}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return FileLock(path, timeout=timeout)
 
     def outcomes(self, isbns: list[str] | None = None) -> dict[str, Outcome]:
         """Outcomes by ISBN (all stored ones, or those of `isbns` that exist)."""

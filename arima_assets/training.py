@@ -34,7 +34,14 @@ from arima_assets.forecasting import (
     tune_model,
 )
 
-__all__ = ["ModelStepResult", "change_tuning_settings", "tuning_settings", "series_version", "run_model_step", "comparison_errors"]
+__all__ = [
+    "ModelStepResult",
+    "change_tuning_settings",
+    "comparison_errors",
+    "run_model_step",
+    "series_version",
+    "tuning_settings",
+]
 
 
 @dataclass(frozen=True)
@@ -137,10 +144,11 @@ def _challenger_record(
     )
 
 
-def _challenger_errors(result: TuningResult, series: pd.Series, config: ArimaConfig) -> np.ndarray:
-    """The challenger's one-step errors on the last `holdout_weeks`, from the tuning's fit without them."""
+def _challenger_errors(result: TuningResult, series: pd.Series, config: ArimaConfig) -> np.ndarray | None:
+    """The challenger's one-step errors on the last `holdout_weeks`, from the tuning's fit without them (None when
+    the series was too short to hold a holdout back)."""
     if result.holdout_model is None:
-        raise RuntimeError("tune_model returned no holdout model: holdout_weeks must be >= 1 to compare")
+        return None
     return comparison_errors(result.holdout_model, series, config.holdout_weeks)
 
 
@@ -156,6 +164,8 @@ def _promote(
     except Exception as exc:  # an unusable champion cannot defend its place
         return True, f"champion cannot be evaluated: {exc}"
     challenger_errors = _challenger_errors(result, series, config)
+    if challenger_errors is None:
+        return True, "no holdout could be held back (series too short): the model trained on more weeks is served"
     if not np.all(np.isfinite(champion_errors)):
         return True, "champion produced non-finite errors on the comparison window"
     better, reason = challenger_is_better(champion_errors, challenger_errors, alpha=config.dm_alpha)
@@ -294,6 +304,7 @@ def _confirm_champion(
 
 
 def record_digest(record: ModelRecord) -> str:
-    """Stable hash of a champion record's content (its Dagster data version)."""
-    payload = json.dumps(record.to_dict(), sort_keys=True, default=str)
+    """Stable hash of a champion record's content (its Dagster data version). The MLflow links are left out:
+    they name the run that last looked at the record, so a reuse would otherwise look like a new model."""
+    payload = json.dumps(replace(record, mlflow={}).to_dict(), sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

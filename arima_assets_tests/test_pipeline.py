@@ -99,11 +99,14 @@ def test_unknown_selected_isbn_is_an_error(run_folder: Path) -> None:
 def test_failing_isbn_does_not_stop_the_others(tmp_path: Path) -> None:
     frame = small_sales_frame(weeks=120)
     write_sales(frame, tmp_path / "sales" / "export.csv")
-    write_sales(small_sales_frame(["9780141439518"], weeks=30), tmp_path / "sales" / "short.csv")
+    write_sales(small_sales_frame(["9780141439518"], weeks=1), tmp_path / "sales" / "single.csv")
+    write_sales(small_sales_frame(["9780141439471"], weeks=30), tmp_path / "sales" / "short.csv")
     report = book_sales_arima_modeling_pipeline(tmp_path / "out", None, _config(tmp_path, n_trials=2))
-    assert report["total_books"] == 3 and report["failed_models"] == 1 and report["successful_models"] == 2
+    assert report["total_books"] == 4 and report["failed_models"] == 1 and report["successful_models"] == 3
     error = report["decisions"]["9780141439518"]["error"]
-    assert "tune_model: y has 30 weeks; needs at least" in error
+    assert "tune_model: y has 1 week; needs at least 2" in error
+    short = ModelStore(tmp_path / "out" / "models").get_champion("9780141439471")
+    assert short.used_fallback and short.spec_label == "ARIMA(0,1,0)", "a short series gets the naive fallback"
 
 
 def test_mlflow_down_fails_clearly_and_keeps_the_store(tmp_path: Path) -> None:

@@ -185,7 +185,7 @@ def _delay_summary(delays: list[int | None]) -> dict[str, Any]:
 
 
 def _sample_series() -> dict[str, pd.Series]:
-    sales = load_sales(SAMPLE_PATH)
+    sales = load_sales(SAMPLE_PATH, absent_weeks="zero")
     return {isbn: sales.weekly_series(isbn) for isbn in sales.isbns()}
 
 

@@ -4,10 +4,24 @@ No Dagster or MLflow here: ``load_sales`` returns a plain :class:`SalesData` tha
 """
 
 from arima_assets.data.isbn import InvalidIsbnError, is_valid_isbn13, normalize_isbn
-from arima_assets.data.nielsen import REQUIRED_COLUMNS, RowProblem, SalesData, SalesDataError, load_sales
+from arima_assets.data.nielsen import (
+    ABSENT_WEEKS,
+    DEFAULT_ABSENT_WEEKS,
+    DEFAULT_MAX_WEEKLY_VOLUME,
+    REQUIRED_COLUMNS,
+    AbsentWeeks,
+    RowProblem,
+    SalesData,
+    SalesDataError,
+    load_sales,
+)
 
 __all__ = [
+    "ABSENT_WEEKS",
+    "DEFAULT_ABSENT_WEEKS",
+    "DEFAULT_MAX_WEEKLY_VOLUME",
     "REQUIRED_COLUMNS",
+    "AbsentWeeks",
     "InvalidIsbnError",
     "RowProblem",
     "SalesData",

@@ -17,8 +17,7 @@ from arima_assets.decision import (
     TriggerResult,
     age_trigger,
     challenger_trigger,
-    drift_trigger,
-    performance_trigger,
+    evaluate_triggers,
 )
 from arima_assets.defs.automation import check_condition
 from arima_assets.defs.data_assets import series_from_frame
@@ -75,14 +74,25 @@ def _model_check(name: str, judge: Judge, doc: str):
     return _check
 
 
+def _data_trigger(trigger: Trigger) -> Judge:
+    """Judge one data trigger the way the decision engine does (filter checkpoint, cool-down, regime); a
+    champion whose stored model cannot be used fails the check with that reason."""
+
+    def judge(champion: ModelRecord, series: pd.Series, config: ArimaConfig, store: ModelStore) -> TriggerResult:
+        results = {t.trigger: t for t in evaluate_triggers(champion, series, config, datetime.now(UTC))}
+        return results.get(trigger) or results[Trigger.INVALID]
+
+    return judge
+
+
 model_drift = _model_check(
     "model_drift",
-    lambda champion, series, config, store: drift_trigger(champion, champion.load_model(), series, config),
+    _data_trigger(Trigger.DRIFT),
     "Fails when the weeks since training drifted from the training window (score above drift_threshold).",
 )
 forecast_performance = _model_check(
     "forecast_performance",
-    lambda champion, series, config, store: performance_trigger(champion, champion.load_model(), series, config),
+    _data_trigger(Trigger.PERFORMANCE),
     "Fails when the out-of-sample error since training is worse than the holdout baseline by more than "
     "performance_threshold (relative).",
 )

@@ -18,7 +18,11 @@ __all__ = ["book_sales", "weekly_sales", "coverage_end", "series_from_frame", "f
 def book_sales(context: dg.AssetExecutionContext, arima_config: ArimaConfig) -> dg.Output[pd.DataFrame]:
     """Nielsen BookScan weekly sales (csv/xlsx) from `sales_path`, validated; adds every valid ISBN as a
     partition of `isbn` (partitions are never deleted). Skipped rows are listed in the metadata."""
-    data = load_sales(arima_config.sales_path)
+    data = load_sales(
+        arima_config.sales_path,
+        absent_weeks=arima_config.absent_weeks,
+        max_weekly_volume=arima_config.max_weekly_volume,
+    )
     known = set(context.instance.get_dynamic_partitions(ISBN_PARTITIONS_NAME))
     new = [isbn for isbn in data.isbns() if isbn not in known]
     if new:
@@ -76,13 +80,16 @@ def frame_from_series(series: pd.Series) -> pd.DataFrame:
     kinds={"pandas"},
     automation_condition=partition_refresh_condition("book_sales"),
 )
-def weekly_sales(context: dg.AssetExecutionContext, book_sales: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+def weekly_sales(
+    context: dg.AssetExecutionContext, arima_config: ArimaConfig, book_sales: pd.DataFrame
+) -> dg.Output[pd.DataFrame]:
     """The ISBN's weekly unit sales on a W-SAT index, missing weeks as 0. Its data version is a hash of the
     series, so re-ingesting unchanged data is not new data."""
     isbn = context.partition_key
     rows = book_sales[book_sales["isbn"] == isbn]  # one ISBN's rows: no per-partition work over the whole table
     titles = {isbn: str(rows["title"].iloc[-1])} if len(rows) else {}
-    series = SalesData(frame=rows, titles=titles).weekly_series(isbn, end=coverage_end(book_sales, isbn))
+    data = SalesData(frame=rows, titles=titles, absent_weeks=arima_config.absent_weeks)
+    series = data.weekly_series(isbn, end=coverage_end(book_sales, isbn))
     return dg.Output(
         frame_from_series(series),
         data_version=dg.DataVersion(series_version(series)),

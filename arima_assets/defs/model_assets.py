@@ -6,14 +6,16 @@ import dagster as dg
 import pandas as pd
 from dagster_mlflow.resources import MlFlow
 
+from arima_assets.champions import current_champion
 from arima_assets.config import ArimaConfig
 from arima_assets.decision import ModelRecord
 from arima_assets.defs.automation import AGE_CLOCK_METADATA_KEY, model_condition
 from arima_assets.defs.data_assets import series_from_frame
 from arima_assets.defs.partitions import isbn_partitions
 from arima_assets.defs.resources import ModelStoreResource
-from arima_assets.defs.tracking import end_mlflow_on_run_finished, track_model_step
-from arima_assets.store import Outcome
+from arima_assets.defs.tracking import EXPERIMENT_NAME, end_mlflow_on_run_finished, track_model_step
+from arima_assets.registry import ModelRegistry
+from arima_assets.store import ModelStore, Outcome, StoreError
 from arima_assets.training import ModelStepResult, record_digest, run_model_step
 
 __all__ = ["build_model_asset", "model_metadata"]
@@ -57,6 +59,63 @@ def model_metadata(step: ModelStepResult) -> dict[str, object]:
     return metadata
 
 
+def _model_step(
+    context: dg.AssetExecutionContext,
+    isbn: str,
+    series: pd.Series,
+    config: ArimaConfig,
+    store: ModelStore,
+    mlflow: MlFlow,
+) -> ModelStepResult:
+    """Read the ISBN's record, decide, train if stale, track in MLflow, then commit to the store."""
+    try:
+        registry = ModelRegistry(config.mlflow_tracking_uri, experiment_name=EXPERIMENT_NAME)
+        champion = current_champion(store, registry, isbn)  # the record of truth, read inside the lease
+        candidate = _pending_challenger(store, isbn, champion)
+        step = run_model_step(isbn, series, champion, config, candidate=candidate)
+        tags = {"dagster_run_id": context.run.run_id, "isbn": isbn, "partition_key": isbn}
+        step = track_model_step(mlflow, step, isbn, config, tags, registry)
+    except Exception as exc:
+        store.put_outcome(
+            Outcome(
+                isbn=isbn,
+                status="failed",
+                decision={},
+                run_id=context.run.run_id,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        )
+        context.log.error(f"model step failed for ISBN {isbn}:\n{traceback.format_exc()}")
+        raise
+    if step.status != "reused":
+        store.put_champion(step.champion)
+    if step.candidate != candidate:
+        store.put_candidate(isbn, step.candidate)
+    store.put_outcome(
+        Outcome(
+            isbn=isbn,
+            status=step.status,
+            decision=step.decision.to_dict(),
+            run_id=context.run.run_id,
+            fit_seconds=step.fit_seconds,
+            fit_seconds_saved=step.fit_seconds_saved,
+            promotion=step.promotion_reason,
+        )
+    )
+    return step
+
+
+def _pending_challenger(store: ModelStore, isbn: str, champion: ModelRecord | None) -> ModelRecord | None:
+    """The locally kept pending challenger; None without a champion or when its file is unreadable (it is a hint
+    only, see arima_assets.champions)."""
+    if champion is None:
+        return None
+    try:
+        return store.get_candidate(isbn)
+    except (StoreError, KeyError, TypeError, ValueError):
+        return None
+
+
 def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
     """The `arima_model` asset with the automation condition for this configuration."""
 
@@ -77,45 +136,17 @@ def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
         weekly_sales: pd.DataFrame,
     ) -> dg.MaterializeResult:
         """Tuned ARIMA model of the ISBN (spec + parameters, no pickle). Trains only when the decision engine
-        finds the champion missing, too old, drifted, degraded or forced; a challenger replaces the champion
-        only if it is better on the same out-of-sample weeks (Diebold-Mariano), else it stays pending and is
-        promoted later, without a fit, if it wins on the weeks that follow. Otherwise the champion is reused
-        without a fit, and the metadata says why."""
+        finds the champion missing, too old, drifted, degraded or forced. After drift or degraded performance
+        the model trained on the change is served unless the champion is significantly better on the weeks
+        since; after an age or forced retrain a challenger replaces the champion only if it is better on the
+        same out-of-sample weeks (Diebold-Mariano), else it stays pending and is promoted later, without a fit,
+        if it wins on the weeks that follow. Otherwise the champion is reused without a fit, and the metadata
+        says why."""
         isbn = context.partition_key
         store = model_store.get_store()
         series = series_from_frame(weekly_sales)
-        try:
-            candidate = store.get_candidate(isbn)
-            step = run_model_step(isbn, series, store.get_champion(isbn), arima_config, candidate=candidate)
-            tags = {"dagster_run_id": context.run.run_id, "isbn": isbn, "partition_key": isbn}
-            step = track_model_step(mlflow, step, isbn, arima_config, tags)
-        except Exception as exc:
-            store.put_outcome(
-                Outcome(
-                    isbn=isbn,
-                    status="failed",
-                    decision={},
-                    run_id=context.run.run_id,
-                    error=f"{type(exc).__name__}: {exc}",
-                )
-            )
-            context.log.error(f"model step failed for ISBN {isbn}:\n{traceback.format_exc()}")
-            raise
-        if step.status != "reused":
-            store.put_champion(step.champion)
-        if step.candidate != candidate:
-            store.put_candidate(isbn, step.candidate)
-        store.put_outcome(
-            Outcome(
-                isbn=isbn,
-                status=step.status,
-                decision=step.decision.to_dict(),
-                run_id=context.run.run_id,
-                fit_seconds=step.fit_seconds,
-                fit_seconds_saved=step.fit_seconds_saved,
-                promotion=step.promotion_reason,
-            )
-        )
+        with store.isbn_lock(isbn):  # one model step per ISBN at a time; the record is read inside the lease
+            step = _model_step(context, isbn, series, arima_config, store, mlflow)
         return dg.MaterializeResult(
             metadata=model_metadata(step),
             data_version=dg.DataVersion(record_digest(step.champion)),

@@ -22,7 +22,7 @@ def retraining_report(
     seconds spent and saved, and each ISBN's decision with its reasons. Also written to
     `<state_dir>/reports/retraining_report.json`."""
     isbns = sorted(context.instance.get_dynamic_partitions(ISBN_PARTITIONS_NAME))
-    report = build_report(model_store.get_store().outcomes(isbns), isbns, arima_config.as_dict())
+    report = build_report(model_store.get_store().outcomes(isbns), isbns, arima_config.public_dict())
     path = Path(arima_config.state_dir) / "reports" / "retraining_report.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=str))

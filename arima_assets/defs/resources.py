@@ -1,5 +1,7 @@
 """Resources: the model store and the table IO manager, chosen from the configuration."""
 
+import os
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -32,7 +34,16 @@ class ParquetIOManager(dg.UPathIOManager):
         if not isinstance(obj, pd.DataFrame):
             raise TypeError(f"{context.asset_key.to_user_string()} must return a pandas DataFrame, got {type(obj)}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        obj.to_parquet(path)
+        if path.protocol not in ("", "file", "local"):
+            obj.to_parquet(path)  # an object store replaces an object in one PUT: readers see old or new
+            return
+        # a local file is written beside and renamed over the old one: a concurrent reader never sees half a file
+        tmp = Path(str(path.path)).with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            obj.to_parquet(tmp)
+            os.replace(tmp, Path(str(path.path)))
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
         return pd.read_parquet(path)

@@ -15,8 +15,11 @@ import dagster as dg
 from dagster_mlflow import end_mlflow_on_run_finished, mlflow_tracking
 from mlflow.tracking import MlflowClient
 
-from arima_assets.config import ArimaConfig
+from arima_assets.champions import record_for_registry
+from arima_assets.config import ArimaConfig, redact_uri
 from arima_assets.registry import ModelRegistry, check_available, default_artifact_location
+from arima_assets.registry.records import model_name
+from arima_assets.registry.registry import RECORD_RUN_TAG
 from arima_assets.registry.tracking import ensure_experiment
 from arima_assets.training import ModelStepResult
 
@@ -91,19 +94,26 @@ def _metrics(step: ModelStepResult) -> dict[str, float]:
 
 
 def track_model_step(
-    mlflow: Any, step: ModelStepResult, isbn: str, config: ArimaConfig, tags: dict[str, str]
+    mlflow: Any,
+    step: ModelStepResult,
+    isbn: str,
+    config: ArimaConfig,
+    tags: dict[str, str],
+    registry: ModelRegistry | None = None,
 ) -> ModelStepResult:
-    """Log the step as a nested run under the Dagster run's MLflow run; register a trained challenger.
+    """Log the step as a nested run under the Dagster run's MLflow run and commit a changed champion record to the
+    registry, the record of truth (see arima_assets.champions): the record is logged first, then one registry
+    write commits it (the alias move, or the version's `record_run_id` tag).
 
     A promoted challenger gets the `champion` alias; a losing one is registered without it. Returns the step
     with the champion record's `mlflow` links filled in. Raises RegistryError when MLflow fails: nothing is
     committed to the model store then.
     """
-    registry = ModelRegistry(config.mlflow_tracking_uri, experiment_name=EXPERIMENT_NAME)
+    registry = registry or ModelRegistry(config.mlflow_tracking_uri, experiment_name=EXPERIMENT_NAME)
     parent_run_id = mlflow.active_run().info.run_id
     challenger = step.challenger
     params = {
-        "config": {k: v for k, v in config.as_dict().items() if k not in ("state_dir", "mlflow_tracking_uri")},
+        "config": {k: v for k, v in config.public_dict().items() if k not in ("state_dir", "mlflow_tracking_uri")},
         "spec": (challenger or step.champion).spec_label,
         "model_params": (challenger or step.champion).model.get("params", {}),
     }
@@ -116,23 +126,38 @@ def track_model_step(
         tags={**tags, "status": step.status},
         decision={**step.decision.to_dict(), "promotion": step.promotion_reason},
     )
-    links = {"parent_run_id": parent_run_id, "run_id": run_id, "tracking_uri": config.mlflow_tracking_uri}
+    links = {"parent_run_id": parent_run_id, "run_id": run_id, "tracking_uri": redact_uri(config.mlflow_tracking_uri)}
     champion = step.champion
     if step.status == "trained" and challenger is not None:
-        version = registry.promote_challenger(isbn, run_id, challenger.model, reason=step.promotion_reason or "")
-        links.update(version=str(version.version), model_uri=version.uri)
+        registry.log_record(run_id, record_for_registry(challenger))
+        version = registry.promote_challenger(
+            isbn, run_id, challenger.model, reason=step.promotion_reason or "", tags={RECORD_RUN_TAG: run_id}
+        )
+        links.update(version=str(version.version), model_uri=version.uri, record_run_id=run_id)
     elif step.status == "kept" and challenger is not None:
-        if registry.get_champion(isbn) is None:  # store champion predates this registry: register it first
+        if registry.champion_pointer(isbn) is None:  # store champion predates this registry: register it first
             registry.promote_challenger(isbn, run_id, champion.model, reason="champion registered from the store")
         version = registry.record_kept_champion(isbn, run_id, challenger.model, reason=step.promotion_reason or "")
-        links.update(rejected_version=str(version.version), version=champion.mlflow.get("version", ""))
-        pending = {"version": str(version.version), "model_uri": version.uri, "run_id": run_id}
-        step = replace(step, candidate=replace(challenger, mlflow={**challenger.mlflow, **pending}))
+        champion_version = registry.champion_pointer(isbn)[0]
+        registry.log_record(run_id, record_for_registry(champion))
+        registry.set_record_run(isbn, champion_version, run_id)  # commit point of the re-anchored champion
+        links.update(
+            rejected_version=str(version.version),
+            version=str(champion_version),
+            model_uri=f"models:/{model_name(isbn)}/{champion_version}",
+            record_run_id=run_id,
+        )
+        if step.candidate is not None:
+            pending = {"version": str(version.version), "model_uri": version.uri, "run_id": run_id}
+            step = replace(step, candidate=replace(challenger, mlflow={**challenger.mlflow, **pending}))
     elif step.status == "promoted" and champion.mlflow.get("version"):
-        registry.set_champion(isbn, int(champion.mlflow["version"]))
+        registry.log_record(run_id, record_for_registry(champion))
+        registry.set_record_run(isbn, int(champion.mlflow["version"]), run_id)
+        registry.set_champion(isbn, int(champion.mlflow["version"]))  # commit point
         links.update({k: v for k, v in champion.mlflow.items() if k in ("version", "model_uri")})
+        links["record_run_id"] = run_id
     else:
-        links.update({k: v for k, v in champion.mlflow.items() if k in ("version", "model_uri")})
+        links.update({k: v for k, v in champion.mlflow.items() if k in ("version", "model_uri", "record_run_id")})
     trained = 1.0 if step.status in ("trained", "kept") else 0.0  # a fit was run
     registry.log_summary(
         parent_run_id,

@@ -17,6 +17,7 @@ from arima_assets.forecasting.drift import (
     drift_from_errors,
     insufficient_drift_data,
 )
+from arima_assets.forecasting.fallback import MEAN_SPEC, MIN_BENCHMARK_WEEKS, NAIVE_SPEC, benchmark_spec, fit_benchmark
 from arima_assets.forecasting.fourier import fourier_terms
 from arima_assets.forecasting.metrics import forecast_metrics, mae, mape, mase, rmse, smape
 from arima_assets.forecasting.model import MAX_FILTER_WEEKS, ArimaModel, FitError
@@ -36,6 +37,9 @@ __all__ = [
     "DEFAULT_DRIFT_THRESHOLD",
     "FALLBACK_SPEC",
     "MAX_FILTER_WEEKS",
+    "MEAN_SPEC",
+    "MIN_BENCHMARK_WEEKS",
+    "NAIVE_SPEC",
     "SEARCH_SPACES",
     "SEASONAL_PERIOD",
     "YEAR_WEEKS",
@@ -52,10 +56,12 @@ __all__ = [
     "TuningSettings",
     "assess_drift",
     "assess_performance",
+    "benchmark_spec",
     "challenger_is_better",
     "cv_score",
     "diebold_mariano",
     "drift_from_errors",
+    "fit_benchmark",
     "forecast_metrics",
     "fourier_terms",
     "holdout_errors",

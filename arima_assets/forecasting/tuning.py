@@ -24,6 +24,13 @@ Protocol (`tune_model`):
    are tried; if none completes, FALLBACK_SPEC is used. Either way ``used_fallback`` is True and
    ``fallback_reason`` says why the returned spec is not the search's best.
 
+No search is run for a series shorter than `TuningSettings.min_weeks` (but >= 2 weeks) or whose search window is
+constant (MASE undefined, e.g. all zero): a benchmark is returned instead (fallback.py: the mean model
+ARIMA(0,0,0)+c when the fitted weeks are constant, else the random walk ARIMA(0,1,0)), flagged with
+``used_fallback`` and a ``fallback_reason``; ``cv_mase`` is NaN and ``trials_run`` 0. Invalid input (empty, NaN,
+negative, gaps) still raises. Yearly Fourier terms are only searched with >= 104 weeks (two full years) in the
+search window (`_SearchSpace.min_weeks_for_fourier`); a warm-start spec then loses its Fourier terms too.
+
 Defaults were chosen on M4 Weekly *validation* windows (each training series minus its last 13 weeks,
 scored on those 13 weeks; 60 series; the competition test set was not used), mean MASE (Naive 3.262):
 dense CV origins (every week) instead of one per fold (validation.py); no deterministic linear
@@ -43,7 +50,15 @@ import optuna
 import pandas as pd
 
 from arima_assets.forecasting._series import WeeklySeries, as_weekly_series
-from arima_assets.forecasting.metrics import forecast_metrics, naive_scale
+from arima_assets.forecasting.fallback import (
+    MEAN_SPEC,
+    MIN_BENCHMARK_WEEKS,
+    NAIVE_SPEC,
+    benchmark_spec,
+    fit_benchmark,
+    is_constant,
+)
+from arima_assets.forecasting.metrics import forecast_metrics, mae, mape, mase, rmse, smape
 from arima_assets.forecasting.model import ArimaModel, FitError
 from arima_assets.forecasting.spec import FALLBACK_SPEC, SEASONAL_PERIOD, ModelSpec
 from arima_assets.forecasting.validation import cv_score, rolling_origin_splits
@@ -68,6 +83,7 @@ class _SearchSpace:
     transforms: tuple[str, ...]
     seasonal_orders: tuple[tuple[int, int, int], ...]
     min_weeks_for_seasonal: int = 3 * SEASONAL_PERIOD
+    min_weeks_for_fourier: int = 2 * SEASONAL_PERIOD  # yearly Fourier terms need two full years of search window
     level_trend: bool = False  # allow "ct" (constant + linear trend) for d + D = 0
 
     def suggest(self, trial: optuna.Trial) -> ModelSpec:
@@ -143,6 +159,7 @@ SEARCH_SPACES: dict[str, _SearchSpace] = {
     # plain ARIMA orders only (the cheapest)
     "arima": _SearchSpace(3, 3, (0, 1), (0,), ("none", "log1p"), _NON_SEASONAL),
     # default plus cheap s=52 parts ((0,1,0) ~0.1 s, (0,1,1) ~1-2 s a fit); only with >= 3 years of data
+    # (any space: fourier_k > 0 only with a search window of >= 2 years, see tune_model)
     "seasonal": _SearchSpace(2, 2, (0, 1), (0, 1, 2, 3, 4), ("none", "log1p"), ((0, 0, 0), (0, 1, 0), (0, 1, 1))),
 }
 
@@ -225,9 +242,10 @@ class TuningResult:
         holdout_model: the chosen spec fitted without the holdout (what produced holdout_errors; None if no holdout).
         trials_run / trials_failed / trials_pruned: trial counts (failed = could not be fitted).
         fit_seconds: wall time of the whole tuning.
-        used_fallback / fallback_reason: whether the returned spec is not the search's best (a runner-up or
-            FALLBACK_SPEC), and why.
-        stopped_by: "n_trials" | "patience" | "time_budget".
+        used_fallback / fallback_reason: whether the returned spec is not the search's best (a runner-up,
+            FALLBACK_SPEC, or a benchmark of fallback.py when no search was run), and why.
+        stopped_by: "n_trials" | "patience" | "time_budget" | "no_search" (a benchmark: series too short or
+            constant; then cv_mase is NaN, trials_run 0, and holdout_metrics may hold NaN, e.g. mase).
         trial_log: one dict per trial: number, label, state, value, fail_reason.
         cv_folds: CV folds used (settings.cv_folds, fewer when the search window is short).
     """
@@ -319,11 +337,65 @@ def _objective(
     return objective
 
 
-def _check_scorable(name: str, series: WeeklySeries) -> None:
+def _metrics_where_defined(actual: np.ndarray, predicted: np.ndarray, train: np.ndarray) -> dict[str, float]:
+    """`forecast_metrics`, with NaN for MASE when the training weeks are constant (its scale is 0)."""
     try:
-        naive_scale(series.values)
-    except ValueError as exc:
-        raise ValueError(f"tune_model: {name} ({len(series)} weeks ending {series.last}): {exc}") from exc
+        return forecast_metrics(actual, predicted, train)
+    except ValueError:
+        metrics = {f.__name__: f(actual, predicted) for f in (mae, rmse, mape, smape)}
+        try:
+            metrics["mase"] = mase(actual, predicted, train)
+        except ValueError:
+            metrics["mase"] = math.nan
+        return metrics
+
+
+def _benchmark_result(series: WeeklySeries, settings: TuningSettings, why: str, started: float) -> TuningResult:
+    """No search: the benchmark of fallback.py for the last max_train_weeks weeks, flagged as a fallback.
+
+    The holdout is evaluated as for a tuned spec (the benchmark fitted on the weeks before it) when those weeks
+    can be fitted: at least MIN_BENCHMARK_WEEKS of them and, for the random walk, not constant.
+    """
+    cap = settings.max_train_weeks or len(series)
+    y_final = series.tail(cap)
+    spec = benchmark_spec(y_final)
+    if spec == MEAN_SPEC:
+        reason = f"{why}; constant series (all {y_final.values[0]:g}): mean model {spec.label()} used"
+    else:
+        reason = f"{why}: naive model {spec.label()} used"
+    metrics: dict[str, float] = {}
+    errors = np.empty(0)
+    holdout_model = None
+    n_train = len(series) - settings.holdout_weeks
+    if settings.holdout_weeks and n_train < MIN_BENCHMARK_WEEKS:
+        reason += f"; holdout not evaluated ({max(n_train, 0)} weeks before it)"
+    elif settings.holdout_weeks:
+        y_before = series.slice(max(0, n_train - cap), n_train)
+        if spec == NAIVE_SPEC and is_constant(y_before):
+            reason += f"; holdout not evaluated (the {len(y_before)} weeks before it are constant)"
+        else:
+            holdout_model = fit_benchmark(spec, y_before)
+            actual = series.values[n_train:]
+            predicted = holdout_model.forecast(len(actual), level=())["mean"].to_numpy()
+            errors = actual - predicted
+            metrics = _metrics_where_defined(actual, predicted, y_before.values)
+    return TuningResult(
+        model=fit_benchmark(spec, y_final),
+        spec=spec,
+        cv_mase=math.nan,
+        holdout_metrics=metrics,
+        holdout_errors=errors,
+        trials_run=0,
+        trials_failed=0,
+        trials_pruned=0,
+        fit_seconds=time.perf_counter() - started,
+        used_fallback=True,
+        fallback_reason=reason,
+        stopped_by="no_search",
+        trial_log=[],
+        cv_folds=0,
+        holdout_model=holdout_model,
+    )
 
 
 def _holdout_and_final(
@@ -359,6 +431,10 @@ def tune_model(
 ) -> TuningResult:
     """Choose a ModelSpec for `y` by Optuna search and return it fitted on all data.
 
+    A series shorter than `settings.min_weeks` (but >= 2 weeks), or with a constant search window, gets a
+    benchmark instead of a search (mean model if constant, else random walk; see fallback.py), flagged with
+    ``used_fallback=True`` and a ``fallback_reason``.
+
     Args:
         y: weekly sales (pd.Series on weekly dates or positions, or a numpy array).
         settings: TuningSettings (defaults if None).
@@ -368,18 +444,24 @@ def tune_model(
         TuningResult.
 
     Raises:
-        ValueError: invalid series, shorter than `settings.min_weeks`, or constant in the search window.
+        ValueError: invalid series (empty, NaN/inf, negative, gaps), fewer than 2 weeks, or a max_train_weeks
+            too short for one CV fold.
         RuntimeError: even FALLBACK_SPEC cannot be fitted (the message names the series problem).
     """
     started = time.perf_counter()
     settings = settings or TuningSettings()
     series = as_weekly_series(y)
-    if len(series) < settings.min_weeks:
+    if len(series) < MIN_BENCHMARK_WEEKS:
         raise ValueError(
-            f"tune_model: y has {len(series)} weeks; needs at least {settings.min_weeks} (holdout_weeks="
-            f"{settings.holdout_weeks} + one CV fold of horizon={settings.horizon} + "
-            f"{_MIN_FIRST_FOLD_WEEKS} weeks to fit the first fold)"
+            f"tune_model: y has {len(series)} week; needs at least {MIN_BENCHMARK_WEEKS} for a benchmark forecast "
+            f"and {settings.min_weeks} for the search"
         )
+    if len(series) < settings.min_weeks:
+        why = (
+            f"{len(series)} weeks < {settings.min_weeks} needed for the search (holdout_weeks="
+            f"{settings.holdout_weeks} + one CV fold of horizon={settings.horizon} + {_MIN_FIRST_FOLD_WEEKS} weeks)"
+        )
+        return _benchmark_result(series, settings, why, started)
     cap = settings.max_train_weeks or len(series)
     n_train = len(series) - settings.holdout_weeks
     y_search = series.slice(max(0, n_train - cap), n_train)
@@ -392,12 +474,21 @@ def tune_model(
     settings = replace(settings, cv_folds=folds)
     y_holdout = series.slice(n_train, len(series)) if settings.holdout_weeks else None
     y_final = series.tail(cap)
-    _check_scorable("search window", y_search)
+    if is_constant(y_search):
+        why = (
+            f"MASE is undefined on the constant search window ({len(y_search)} weeks ending {y_search.last}, "
+            f"all {y_search.values[0]:g})"
+        )
+        return _benchmark_result(series, settings, why, started)
 
     space = SEARCH_SPACES[settings.search_space]
     first_fold_weeks = rolling_origin_splits(len(y_search), settings.horizon, settings.cv_folds)[0][0]
     if len(space.seasonal_orders) > 1 and first_fold_weeks < space.min_weeks_for_seasonal:
         space = SEARCH_SPACES["default"]
+    if len(y_search) < space.min_weeks_for_fourier:
+        space = replace(space, fourier_ks=(0,))
+        if warm_start is not None and warm_start.fourier_k:
+            warm_start = replace(warm_start, fourier_k=0)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(

@@ -10,6 +10,8 @@ import sqlalchemy.exc
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import TEMPORARILY_UNAVAILABLE, ErrorCode
 
+from arima_assets.environment import redact_uri
+
 __all__ = ["RegistryError", "RegistryUnavailableError", "mlflow_errors"]
 
 _TRANSPORT_ERRORS = (
@@ -24,9 +26,23 @@ _TEMPORARILY_UNAVAILABLE = ErrorCode.Name(TEMPORARILY_UNAVAILABLE)
 class RegistryError(RuntimeError):
     """An MLflow tracking or model-registry operation failed; nothing after the failing step was done."""
 
+    def __init__(self, message: object = "") -> None:
+        super().__init__(redact_uri(str(message)))  # messages name URIs: never with their credentials
+
 
 class RegistryUnavailableError(RegistryError):
     """MLflow cannot be reached at the configured URI (bad scheme, server down, unusable sqlite file)."""
+
+
+def without_secrets(exc: BaseException) -> BaseException | None:
+    """`exc` as the cause to chain, or None when its chain's text holds credentials (MLflow puts the whole URI,
+    password included, in its messages; Dagster writes the cause chain to its event log)."""
+    current: BaseException | None = exc
+    while current is not None:
+        if redact_uri(str(current)) != str(current):
+            return None
+        current = current.__cause__ or current.__context__
+    return exc
 
 
 def _is_transport_failure(exc: BaseException) -> bool:
@@ -67,5 +83,9 @@ def mlflow_errors(action: str, uri: str) -> Iterator[None]:
     ) as exc:
         detail = f"{type(exc).__name__}: {exc}"
         if _is_transport_failure(exc):
-            raise RegistryUnavailableError(f"MLflow unavailable at {uri!r} while trying to {action}: {detail}") from exc
-        raise RegistryError(f"MLflow failed at {uri!r} while trying to {action}: {detail}") from exc
+            error: RegistryError = RegistryUnavailableError(
+                f"MLflow unavailable at {uri!r} while trying to {action}: {detail}"
+            )
+        else:
+            error = RegistryError(f"MLflow failed at {uri!r} while trying to {action}: {detail}")
+        raise error from without_secrets(exc)

@@ -26,7 +26,12 @@ from mlflow.entities import Metric, Param, RunStatus
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.entities.model_registry.model_version_status import ModelVersionStatus
 from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, RESOURCE_DOES_NOT_EXIST, ErrorCode
+from mlflow.protos.databricks_pb2 import (
+    INVALID_PARAMETER_VALUE,
+    RESOURCE_ALREADY_EXISTS,
+    RESOURCE_DOES_NOT_EXIST,
+    ErrorCode,
+)
 from mlflow.store.artifact.artifact_repo import ArtifactRepository
 from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
@@ -69,6 +74,10 @@ DECISION_FILE = "decision.json"
 LOGGED_MODEL_NAME = "model"
 PROMOTION_TAG = "promotion"
 PROMOTION_REASON_TAG = "promotion_reason"
+#: The champion record (everything the decision engine needs) is a JSON artifact of an MLflow run; the version
+#: tag `record_run_id` names the run holding the version's current record (default: the version's own run).
+RECORD_FILE = "champion_record.json"
+RECORD_RUN_TAG = "record_run_id"
 
 _MODEL_CODE = Path(__file__).with_name("_model_code.py")
 _REQUIRED_DISTRIBUTIONS = ("mlflow", "pandas", "numpy", "scipy", "statsmodels")
@@ -456,6 +465,74 @@ class ModelRegistry:
         if not isinstance(payload, dict):
             raise RegistryError(f"{name} version {version}: {PAYLOAD_FILE} holds {type(payload).__name__}, not a dict")
         return payload
+
+    # the record of truth ----------------------------------------------------------------------------
+
+    def log_record(self, run_id: str, record: Mapping[str, Any]) -> None:
+        """Write a champion record (JSON) as ``champion_record.json`` of run ``run_id``.
+
+        Raises:
+            ValueError: Bad run id, or the record is not JSON-serialisable.
+            RegistryError: MLflow failed.
+        """
+        run_id = inputs.check_run_id(run_id)
+        text = inputs.to_json(record, "record")
+        with mlflow_errors(f"log the champion record of run {run_id}", self.tracking_uri):
+            self._client.log_text(run_id, text, RECORD_FILE)
+
+    def set_record_run(self, isbn: str, version: int | str, run_id: str) -> None:
+        """Point version ``version``'s record at run ``run_id`` (one tag write: the commit point of a kept or
+        promoted champion's new record).
+
+        Raises:
+            ValueError: Bad isbn, version or run id.
+            RegistryError: MLflow failed.
+        """
+        name = model_name(isbn)
+        version = inputs.check_version(version)
+        run_id = inputs.check_run_id(run_id)
+        with mlflow_errors(f"tag {name} version {version} with its record run", self.registry_uri):
+            self._client.set_model_version_tag(name, str(version), RECORD_RUN_TAG, run_id)
+
+    def champion_pointer(self, isbn: str) -> tuple[int, str | None] | None:
+        """(version, run holding its record) of the ISBN's champion, from one alias read; None without one.
+
+        Raises:
+            ValueError: Bad isbn.
+            RegistryError: MLflow failed.
+        """
+        name = model_name(isbn)
+        with mlflow_errors(f"read the {CHAMPION_ALIAS!r} alias of {name}", self.registry_uri):
+            try:
+                mv = self._client.get_model_version_by_alias(name, CHAMPION_ALIAS)
+            except MlflowException as exc:
+                if exc.error_code in (_DOES_NOT_EXIST, ErrorCode.Name(INVALID_PARAMETER_VALUE)):
+                    return None
+                raise
+        return int(mv.version), mv.tags.get(RECORD_RUN_TAG) or mv.run_id or None
+
+    def load_record(self, run_id: str) -> dict[str, Any] | None:
+        """The champion record written by `log_record` to run ``run_id``; None when the run has none (versions
+        registered before records were kept).
+
+        Raises:
+            RegistryError: MLflow failed or the record is not a JSON object.
+        """
+        run_id = inputs.check_run_id(run_id)
+        with mlflow_errors(f"read the champion record of run {run_id}", self.tracking_uri):
+            names = {item.path for item in self._client.list_artifacts(run_id)}
+            if RECORD_FILE not in names:
+                return None
+            with tempfile.TemporaryDirectory(prefix="arima-record-") as tmp, scoped_env(_QUIET_DOWNLOADS):
+                local = self._client.download_artifacts(run_id, RECORD_FILE, tmp)
+                text = Path(local).read_text(encoding="utf-8")
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RegistryError(f"run {run_id}: {RECORD_FILE} is not valid JSON: {exc}") from exc
+        if not isinstance(record, dict):
+            raise RegistryError(f"run {run_id}: {RECORD_FILE} holds {type(record).__name__}, not an object")
+        return record
 
     def get_champion(self, isbn: str) -> ChampionRecord | None:
         """The champion of ``arima-<isbn>`` with its payload, training-run metrics and version tags.

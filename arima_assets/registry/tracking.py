@@ -14,7 +14,8 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import LifecycleStage
 
-from arima_assets.registry.errors import RegistryError, RegistryUnavailableError, mlflow_errors
+from arima_assets.environment import redact_uri
+from arima_assets.registry.errors import RegistryError, RegistryUnavailableError, mlflow_errors, without_secrets
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
@@ -64,7 +65,8 @@ def default_artifact_location(tracking_uri: str) -> str | None:
 
 def _validate_uri(uri: str, name: str) -> None:
     if not isinstance(uri, str) or not uri.strip():
-        raise ValueError(f"{name} must be a non-empty URI string such as 'sqlite:///<folder>/mlflow.db', got {uri!r}")
+        shown = redact_uri(uri) if isinstance(uri, str) else uri
+        raise ValueError(f"{name} must be a non-empty URI string such as 'sqlite:///<folder>/mlflow.db', got {shown!r}")
 
 
 def configure_mlflow(tracking_uri: str, registry_uri: str | None = None) -> None:
@@ -189,7 +191,7 @@ def check_available(tracking_uri: str, registry_uri: str | None = None, *, timeo
         raise RegistryUnavailableError(
             f"MLflow unavailable at tracking URI {tracking_uri!r} / registry URI {registry_uri!r}{hint}: "
             f"{type(exc).__name__}: {exc}"
-        ) from exc
+        ) from without_secrets(exc)
 
 
 def ensure_experiment(

@@ -1,5 +1,6 @@
 import logging
 import re
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -90,10 +91,13 @@ def test_weekly_series_fills_missing_weeks_with_zero(tmp_path):
     assert series.index.freqstr == "W-SAT"
     assert series.index[0] == pd.Timestamp("2024-07-06")
     assert series.tolist() == [120.0, 0.0, 95.0]
-    # An ISBN's series ends at the last week of the whole data set, even if its own rows stop earlier.
-    data = load_sales(_csv(tmp_path / "week.csv", [*_good_rows(), _row(CLASSIC, "2024-08-03", 5)]))
+    # absent_weeks="zero": a series runs to the last week of its file, even if its own rows stop earlier.
+    path = _csv(tmp_path / "week.csv", [*_good_rows(), _row(CLASSIC, "2024-08-03", 5)])
+    data = load_sales(path, absent_weeks="zero")
     assert data.weekly_series(ALCHEMIST).tolist() == [120.0, 0.0, 95.0, 0.0, 0.0]
     assert data.weekly_series("978-0-7225-3293-5", end=pd.Timestamp("2024-07-13")).tolist() == [120.0, 0.0]
+    # The default "unknown": it ends at its own last reported week; the interior week stays 0.
+    assert load_sales(path).weekly_series(ALCHEMIST).tolist() == [120.0, 0.0, 95.0]
 
 
 def test_weekly_series_rejects_bad_arguments(tmp_path):
@@ -193,7 +197,7 @@ def test_header_names_match_loosely_and_uk_formats_parse(tmp_path):
 def test_windows_1252_file_loads(tmp_path, caplog):
     path = tmp_path / "legacy.csv"
     pd.DataFrame([_row(ALCHEMIST, "2024-07-20", 3, Title="Café £")]).to_csv(path, index=False, encoding="cp1252")
-    with caplog.at_level(logging.WARNING, logger="arima_assets.data.nielsen"):
+    with caplog.at_level(logging.WARNING, logger="arima_assets.data"):
         data = load_sales(path)
     assert data.titles[ALCHEMIST] == "Café £"
     assert "not UTF-8" in caplog.text
@@ -205,6 +209,8 @@ def test_windows_1252_file_loads(tmp_path, caplog):
         ("abc", r"column Volume: value 'abc' is not a number"),
         (-4, r"column Volume: value '-4' is negative"),
         ("", r"column Volume: missing value"),
+        (25_000_000, r"column Volume: value '25000000' is above the sanity bound of 10,000,000 units a week"),
+        ("12,500,000", r"column Volume: value '12,500,000' is above the sanity bound of 10,000,000 units a week"),
     ],
 )
 def test_bad_volume_rejects_that_isbn_only(tmp_path, volume, match):
@@ -297,7 +303,9 @@ def test_directory_reads_csv_and_xlsx_sorted(tmp_path):
     (tmp_path / "notes.txt").write_text("ignored")
     data = load_sales(tmp_path)
     assert [Path(f).name for f in data.files] == ["a.xlsx", "b.csv"]
-    assert data.weekly_series(ALCHEMIST).tolist() == [1.0, 0.0]
+    # b.csv does not mention the Alchemist: its week 2024-07-20 does not extend the Alchemist (any rule).
+    assert data.weekly_series(ALCHEMIST).tolist() == [1.0]
+    assert load_sales(tmp_path, absent_weeks="zero").weekly_series(ALCHEMIST).tolist() == [1.0]
 
 
 @pytest.mark.parametrize(
@@ -356,9 +364,168 @@ def test_path_errors(tmp_path):
 
 def test_rejections_are_logged(tmp_path, caplog):
     rows = [*_good_rows(), _row("9780722532936", "2024-07-20", 3), _row(ALCHEMIST, "2024-07-27", "x")]
-    with caplog.at_level(logging.INFO, logger="arima_assets.data.nielsen"):
+    with caplog.at_level(logging.INFO, logger="arima_assets.data"):
         load_sales(_csv(tmp_path / "week.csv", rows))
     assert "Loaded 4 weekly rows of 1 ISBNs from 1 file(s), weeks 2024-06-29 .. 2024-07-20" in caplog.text
     assert "Rejected 2 row(s) (column ISBN: 1, column Volume: 1); 1 ISBN(s) skipped entirely: 9780722532935" in (
         caplog.text
     )
+
+
+# Impossible weeks, where a series ends (absent_weeks), and the Volume sanity bound.
+
+
+def _today() -> str:
+    return pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d")
+
+
+@pytest.mark.parametrize("absent_weeks", ["unknown", "zero"])
+def test_a_row_dated_in_the_future_is_skipped_and_pads_no_series(tmp_path, absent_weeks, caplog):
+    """Problem 1: one row dated 2099 used to pad every ISBN of the file with ~3,900 zero weeks."""
+    rows = [*_good_rows(), _row(ALCHEMIST, "2099-07-25", 3)]
+    with caplog.at_level(logging.WARNING, logger="arima_assets.data"):
+        data = load_sales(_csv(tmp_path / "week.csv", rows), absent_weeks=absent_weeks)
+    assert data.last_week == pd.Timestamp("2024-07-20")
+    assert data.weekly_series(CATERPILLAR).tolist() == [40.0, 41.0, 0.0, 38.0]
+    assert data.weekly_series(ALCHEMIST).tolist() == [120.0, 0.0, 95.0], "the ISBN's other rows load"
+    [problem] = data.rejected
+    assert (problem.file, problem.sheet, problem.row, problem.isbn) == ("week.csv", None, 8, ALCHEMIST)
+    assert problem.problem == f"column End Date: week ending 2099-07-25 is after the run date {_today()}"
+    assert data.rejected_isbns == {}
+    assert "Rejected 1 row(s) (column End Date: 1); 0 ISBN(s) skipped entirely. First: week.csv row 8" in caplog.text
+
+
+def test_run_date_is_a_keyword(tmp_path):
+    path = _csv(tmp_path / "week.csv", [*_good_rows(), _row(CATERPILLAR, "2024-07-27", 9)])
+    early = load_sales(path, run_date="2024-07-26")
+    assert early.weekly_series(CATERPILLAR).index[-1] == pd.Timestamp("2024-07-20")
+    assert str(early.rejected[0]) == (
+        "week.csv row 8 (ISBN '9780241003008'): "
+        "column End Date: week ending 2024-07-27 is after the run date 2024-07-26"
+    )
+    for on_time in (date(2024, 7, 27), pd.Timestamp("2024-07-27 23:30", tz="America/New_York")):  # 28th in UTC
+        data = load_sales(path, run_date=on_time)
+        assert data.rejected == [] and data.last_week == pd.Timestamp("2024-07-27")
+    for bad in ("soon", 20240727):
+        with pytest.raises(ValueError, match=rf"run_date={bad!r} is not a date"):
+            load_sales(path, run_date=bad)
+
+
+def test_a_future_row_in_an_xlsx_names_the_sheet(tmp_path):
+    path = tmp_path / "bookscan.xlsx"
+    rows = pd.DataFrame([_row(ALCHEMIST, "2024-07-20", 1), _row(ALCHEMIST, "2099-07-25", 2)])
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        rows.to_excel(writer, sheet_name="F Adult Fiction", index=False)
+    data = load_sales(path, run_date="2025-01-01")
+    assert str(data.rejected[0]) == (
+        "bookscan.xlsx:F Adult Fiction row 3 (ISBN '9780722532935'): "
+        "column End Date: week ending 2099-07-25 is after the run date 2025-01-01"
+    )
+    assert data.weekly_series(ALCHEMIST).tolist() == [1.0]
+
+
+@pytest.mark.parametrize("run_date", ["2025-06-01", "2100-01-01"])
+def test_a_week_far_beyond_most_isbns_is_skipped(tmp_path, run_date):
+    """A mistyped date before the run date: 32 weeks after the last week of the other ISBN, nothing in between."""
+    week = "2025-03-01" if run_date == "2025-06-01" else "2099-07-25"
+    rows = [*_good_rows(), _row(CATERPILLAR, week, 7)]
+    data = load_sales(_csv(tmp_path / "week.csv", rows), run_date=run_date, absent_weeks="zero")
+    assert data.last_week == pd.Timestamp("2024-07-20")
+    assert data.weekly_series(ALCHEMIST).tolist() == [120.0, 0.0, 95.0]
+    assert data.weekly_series(CATERPILLAR).tolist() == [40.0, 41.0, 0.0, 38.0]
+    [problem] = data.rejected
+    assert (problem.file, problem.row, problem.isbn) == ("week.csv", 8, CATERPILLAR)
+    weeks = (pd.Timestamp(week) - pd.Timestamp("2024-07-20")).days // 7
+    assert problem.problem == (
+        f"column End Date: week ending {week} is {weeks} weeks after 2024-07-20, the newest week of most ISBNs, "
+        f"past a gap of {weeks - 1} weeks without any row after 2024-07-20 (a mistyped date?)"
+    )
+
+
+def test_new_weeks_for_some_titles_are_kept_up_to_a_gap(tmp_path):
+    """The far-beyond rule must not reject a real update that continues the data for one title of two
+    (a plain "4 weeks after the median of the last weeks" rule would reject its weeks 5..13)."""
+    update = [_row(ALCHEMIST, str(week.date()), 10) for week in pd.date_range("2024-07-27", periods=13, freq="W-SAT")]
+    # After the 13 new weeks: 4 weeks without a row is still a continuation, 5 are a gap.
+    update += [_row(ALCHEMIST, "2024-11-16", 11), _row(ALCHEMIST, "2024-12-21", 12)]
+    data = load_sales([_csv(tmp_path / "a.csv", _good_rows()), _csv(tmp_path / "b.csv", update)])
+    assert data.weekly_series(ALCHEMIST).index[-1] == pd.Timestamp("2024-11-16")
+    assert data.weekly_series(ALCHEMIST).iloc[-5:].tolist() == [10.0, 0.0, 0.0, 0.0, 11.0]
+    [problem] = data.rejected
+    assert (problem.file, problem.row) == ("b.csv", 16)
+    assert "week ending 2024-12-21 is 22 weeks after 2024-07-20" in problem.problem
+    assert "past a gap of 4 weeks without any row after 2024-11-16" in problem.problem
+
+
+def test_an_isbn_whose_every_row_is_in_the_future_is_reported(tmp_path):
+    rows = [*_good_rows(), _row(CLASSIC, "2099-07-25", 1), _row(CLASSIC, "2099-08-01", 1)]
+    data = load_sales(_csv(tmp_path / "week.csv", rows), run_date="2025-01-01")
+    assert data.isbns() == [CATERPILLAR, ALCHEMIST]
+    assert [p.row for p in data.rejected] == [8, 9]
+    reason = (
+        "all 2 row(s) skipped, first week.csv row 8 (ISBN '9780141439518'): column End Date: week ending 2099-07-25"
+    )
+    assert data.rejected_isbns[CLASSIC].startswith(reason)
+    with pytest.raises(KeyError, match="was rejected while loading: all 2 row"):
+        data.weekly_series(CLASSIC)
+    with pytest.raises(SalesDataError, match=r"no ISBN could be loaded .*: 1 problem row\(s\), .*after the run date"):
+        load_sales(_csv(tmp_path / "future.csv", [_row(CLASSIC, "2099-07-25", 1)]))
+
+
+@pytest.mark.parametrize("absent_weeks", ["unknown", "zero"])
+def test_an_update_for_some_titles_adds_no_zero_weeks_to_the_others(tmp_path, absent_weeks):
+    """Problem 2: new weeks for one title in a second file used to give every other title trailing zeros."""
+    first = _csv(tmp_path / "a.csv", _good_rows())
+    second = _csv(tmp_path / "b.csv", [_row(ALCHEMIST, "2024-07-27", 3), _row(ALCHEMIST, "2024-08-03", 4)])
+    data = load_sales([first, second], absent_weeks=absent_weeks)
+    assert data.weekly_series(CATERPILLAR).tolist() == [40.0, 41.0, 0.0, 38.0]
+    assert data.weekly_series(ALCHEMIST).tolist() == [120.0, 0.0, 95.0, 3.0, 4.0]
+    assert data.series_end(CATERPILLAR) == pd.Timestamp("2024-07-20")
+
+
+def test_absent_weeks_decides_where_a_series_ends_within_one_file(tmp_path, caplog):
+    """One file, the Caterpillar's rows stop two weeks before the file's last week."""
+    rows = [*_good_rows(), _row(ALCHEMIST, "2024-08-03", 7)]
+    path = _csv(tmp_path / "week.csv", rows)
+    with caplog.at_level(logging.INFO, logger="arima_assets.data"):
+        unknown = load_sales(path)
+    assert unknown.absent_weeks == "unknown", "the default invents no trailing zeros"
+    assert "1 ISBN(s) have no row in the last week(s) of their file (e.g. 9780241003008)" in caplog.text
+    assert unknown.weekly_series(CATERPILLAR).tolist() == [40.0, 41.0, 0.0, 38.0]
+    assert unknown.weekly_series(ALCHEMIST).tolist() == [120.0, 0.0, 95.0, 0.0, 7.0], "interior weeks are 0"
+    # An explicit later end does not invent weeks under "unknown"; an earlier one truncates.
+    assert unknown.weekly_series(CATERPILLAR, end=pd.Timestamp("2024-08-10")).index[-1] == pd.Timestamp("2024-07-20")
+    assert unknown.weekly_series(CATERPILLAR, end=pd.Timestamp("2024-07-06")).tolist() == [40.0, 41.0]
+
+    zero = load_sales(path, absent_weeks="zero")
+    assert zero.absent_weeks == "zero"
+    assert zero.weekly_series(CATERPILLAR).tolist() == [40.0, 41.0, 0.0, 38.0, 0.0, 0.0]
+    assert zero.weekly_series(ALCHEMIST).tolist() == [120.0, 0.0, 95.0, 0.0, 7.0]
+    assert zero.weekly_series(CATERPILLAR, end=pd.Timestamp("2024-08-10")).tolist()[-3:] == [0.0, 0.0, 0.0]
+    # A SalesData rebuilt from the stored frame keeps the rule it is given.
+    rebuilt = SalesData(frame=zero.frame, titles=zero.titles, absent_weeks="zero")
+    assert rebuilt.weekly_series(CATERPILLAR).index[-1] == pd.Timestamp("2024-08-03")
+
+
+def test_absent_weeks_must_be_a_known_rule(tmp_path):
+    path = _csv(tmp_path / "week.csv", _good_rows())
+    with pytest.raises(ValueError, match=r"absent_weeks='ignore' must be 'zero' \(absent from a full weekly export"):
+        load_sales(path, absent_weeks="ignore")
+    with pytest.raises(ValueError, match=r"absent_weeks='Zero' must be"):
+        SalesData(frame=load_sales(path).frame, titles={}, absent_weeks="Zero")
+
+
+def test_max_weekly_volume_is_a_keyword(tmp_path):
+    """Problem 3: a volume beyond the bound is reported and its ISBN is not trained on."""
+    path = _csv(tmp_path / "week.csv", _good_rows())
+    data = load_sales(path, max_weekly_volume=100)
+    assert data.isbns() == [CATERPILLAR]
+    [problem] = data.rejected
+    assert str(problem) == (
+        "week.csv row 2 (ISBN '9780722532935'): "
+        "column Volume: value '120' is above the sanity bound of 100 units a week"
+    )
+    assert load_sales(path, max_weekly_volume=120).rejected == [], "the bound itself is allowed"
+    for bad in (0, -1, float("nan"), "10", True):
+        with pytest.raises(ValueError, match=r"max_weekly_volume=.* must be a number > 0"):
+            load_sales(path, max_weekly_volume=bad)

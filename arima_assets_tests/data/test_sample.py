@@ -27,7 +27,8 @@ def sample() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def loaded():
-    return load_sales(SAMPLE_PATH)
+    """The sample is a full weekly export: a title without a row in a week sold nothing that week."""
+    return load_sales(SAMPLE_PATH, absent_weeks="zero")
 
 
 def test_generation_is_deterministic(sample):
@@ -86,6 +87,31 @@ def test_sample_behaviours(loaded):
     assert launch.iloc[:4].mean() > 10 * launch.iloc[52:56].mean()
     # Some title has weeks without a row (zero sales) before its end.
     assert any((loaded.weekly_series(i).iloc[:-70] == 0).any() for i in loaded.isbns() if i != OUT_OF_PRINT)
+
+
+def test_default_rule_ends_the_stopped_title_at_its_last_sale(loaded):
+    """absent_weeks="unknown" (default) invents no trailing zeros: only the title that stopped selling is shorter."""
+    default = load_sales(SAMPLE_PATH)
+    assert default.absent_weeks == "unknown"
+    assert default.weekly_series(OUT_OF_PRINT).index[-1] == pd.Timestamp("2023-03-18")
+    for isbn in default.isbns():
+        if isbn != OUT_OF_PRINT:
+            pd.testing.assert_series_equal(default.weekly_series(isbn), loaded.weekly_series(isbn))
+
+
+@pytest.mark.parametrize("absent_weeks", ["unknown", "zero"])
+def test_one_mistyped_future_row_leaves_every_sample_series_intact(sample, loaded, tmp_path, absent_weeks):
+    """One row dated 2099 used to pad all twelve titles with ~3,900 zero weeks."""
+    typo = sample[sample["ISBN"] == ALCHEMIST].tail(1).assign(**{"End Date": "2099-07-25", "Interval": 209930})
+    path = tmp_path / "typo.csv"
+    path.write_text(sample_csv_text(pd.concat([sample, typo], ignore_index=True)))
+    data = load_sales(path, absent_weeks=absent_weeks)
+    assert [(p.row, p.isbn) for p in data.rejected] == [(len(sample) + 2, ALCHEMIST)]
+    assert "week ending 2099-07-25 is after the run date" in data.rejected[0].problem
+    assert data.last_week == pd.Timestamp("2024-07-20")
+    for isbn in data.isbns():
+        assert data.weekly_series(isbn).index[-1] <= pd.Timestamp("2024-07-20"), isbn
+    pd.testing.assert_series_equal(data.weekly_series(ALCHEMIST), loaded.weekly_series(ALCHEMIST))
 
 
 def test_readme_documents_every_title():

@@ -1,0 +1,94 @@
+"""Where a champion lives: one record of truth per ISBN, and caches of it.
+
+- **The record of truth is the MLflow registry.** The ``champion`` alias of ``arima-<isbn>`` names the
+  champion version; the run named by the version's ``record_run_id`` tag (default: the version's own run)
+  holds ``champion_record.json``, the whole `ModelRecord` (model parameters, errors, filter checkpoint, regime,
+  age clock) that the decision engine reads.
+- **Commit points are single registry writes.** A new champion: its record is logged, then the alias moves.
+  A kept (re-anchored) or promoted champion: its new record is logged to this attempt's run, then one tag write
+  (``record_run_id``) and, for a promotion, the alias move. A crash before the commit point leaves the old
+  champion in force, after it the new one; never a mix.
+- **Caches, rebuilt when missing, stale or unreadable:** the model store's ``champions/<isbn>.json`` (keyed by
+  version and record run), Dagster materialization metadata (an observation, shown in the UI), the tables.
+  A pending challenger (``candidates/<isbn>.json``) is a local hint only: losing it costs a later promotion
+  without a fit, never correctness.
+
+Every model step reads the record at its start, inside the ISBN's lease (`ModelStore.isbn_lock`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from arima_assets.decision import ModelRecord
+from arima_assets.registry import ModelRegistry
+from arima_assets.registry.records import model_name
+from arima_assets.store import ModelStore, StoreError
+
+__all__ = ["current_champion", "record_for_registry", "record_from_registry"]
+
+logger = logging.getLogger(__name__)
+
+
+def record_for_registry(record: ModelRecord) -> dict[str, Any]:
+    """The record as the registry keeps it (without the MLflow links, which the reader derives)."""
+    return replace(record, mlflow={}).to_dict()
+
+
+def record_from_registry(data: dict[str, Any], isbn: str, version: int, record_run_id: str) -> ModelRecord:
+    """The cached form of a registry record: the record with its MLflow links filled in."""
+    record = ModelRecord.from_dict(data)
+    if record.isbn != isbn:
+        raise ValueError(f"the registry record of {model_name(isbn)} v{version} belongs to ISBN {record.isbn}")
+    links = {
+        "version": str(version),
+        "model_uri": f"models:/{model_name(isbn)}/{version}",
+        "record_run_id": record_run_id,
+    }
+    return replace(record, mlflow=links)
+
+
+def _cached(store: ModelStore, isbn: str) -> ModelRecord | None:
+    try:
+        return store.get_champion(isbn)
+    except (StoreError, KeyError, TypeError, ValueError) as exc:  # unreadable cache: rebuilt from the registry
+        logger.warning("ISBN %s: local champion record unreadable (%s); rebuilding it from the registry", isbn, exc)
+        return None
+
+
+def current_champion(store: ModelStore, registry: ModelRegistry, isbn: str) -> ModelRecord | None:
+    """The ISBN's champion as the registry has it, through the local cache.
+
+    The cache is used when it holds the registry's version and record run (one alias read, a few ms);
+    otherwise the record is read from the registry and the cache rewritten. A registry without a champion
+    (first training, or versions from before records were kept) leaves the cache in charge: the next
+    training registers it.
+
+    Raises:
+        RegistryError: MLflow failed.
+    """
+    cached = _cached(store, isbn)
+    pointer = registry.champion_pointer(isbn)
+    if pointer is None:
+        return cached
+    version, record_run_id = pointer
+    links = cached.mlflow if cached is not None else {}
+    if links.get("version") == str(version) and links.get("record_run_id") == record_run_id:
+        return cached
+    data = registry.load_record(record_run_id) if record_run_id else None
+    if data is None:
+        logger.warning("ISBN %s: %s v%s has no champion record; keeping the local one", isbn, model_name(isbn), version)
+        return cached
+    record = record_from_registry(data, isbn, version, record_run_id)
+    store.put_champion(record)
+    if cached is not None:
+        logger.warning(
+            "ISBN %s: local champion (v%s) differed from the registry's (v%s, record run %s); cache rebuilt",
+            isbn,
+            links.get("version"),
+            version,
+            record_run_id,
+        )
+    return record
