@@ -190,9 +190,9 @@ class Decision:
 
     @property
     def reasons(self) -> list[str]:
-        """Human-readable reasons: the fired triggers', or why the champion is still valid."""
-        fired = [t.reason for t in self.triggers if t.fired]
-        return fired or [t.reason for t in self.triggers]
+        """Human-readable reasons, each led by its trigger: the fired triggers', or why the champion is still valid."""
+        fired = [f"[{t.trigger}] {t.reason}" for t in self.triggers if t.fired]
+        return fired or [f"[{t.trigger}] {t.reason}" for t in self.triggers]
 
     def get(self, trigger: Trigger) -> TriggerResult | None:
         """The result of one trigger, if it was evaluated."""

@@ -57,7 +57,7 @@ def config():
 def test_no_record_means_missing(config) -> None:
     decision = decide(None, weekly(200), config, NOW)
     assert decision.retrain and decision.fired == [Trigger.MISSING]
-    assert decision.reasons == ["no champion model yet"]
+    assert decision.reasons == ["[missing] no champion model yet"]
 
 
 def test_fresh_model_on_stable_data_is_reused(config) -> None:

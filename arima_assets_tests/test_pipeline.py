@@ -45,7 +45,7 @@ def test_first_call_trains_every_isbn(first_report: dict) -> None:
     assert first_report["retraining_stats"]["fit_seconds_spent"] > 0
     assert first_report["configuration"]["environment"] == "testing"
     for isbn in SMALL_ISBNS:
-        assert first_report["decisions"][isbn]["reasons"] == ["no champion model yet"]
+        assert first_report["decisions"][isbn]["reasons"] == ["[missing] no champion model yet"]
 
 
 def test_mlflow_has_a_parent_run_per_dagster_run_and_a_nested_run_per_isbn(run_folder: Path, first_report) -> None:

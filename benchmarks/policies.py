@@ -251,7 +251,8 @@ def replay_smart(
             if step is not None and step.status == "trained":
                 model = step.tuning.model
             else:
-                model = (step.champion if step is not None else champion).load_model().refresh(history)
+                kept = step.champion if step is not None else champion
+                model = kept.load_model(refilter=False).refresh(history)  # as the sales_forecast asset does
             forecast = _forecast(model)
             filter_s += time.perf_counter() - started
         m, s = _score(series, cut, forecast)

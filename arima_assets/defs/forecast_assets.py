@@ -38,7 +38,7 @@ def sales_forecast(
         raise dg.Failure(f"ISBN {isbn} has no champion model yet: materialize arima_model[{isbn}] first")
     series = series_from_frame(weekly_sales)
     started = time.perf_counter()
-    model = champion.load_model().refresh(series)
+    model = champion.load_model(refilter=False).refresh(series)  # parameters only: one filter
     forecast = model.forecast(arima_config.forecast_horizon)
     refresh_seconds = time.perf_counter() - started
     forecast.index.name = "week_end"

@@ -350,9 +350,11 @@ class ArimaModel:
 
         No optimisation: typically 0.01-0.1 s. `y` is normally the full latest series (extending the
         training data); a shorter or earlier window works too (e.g. to score a holdout). `trained_until`
-        and `n_obs` keep describing the training data.
+        and `n_obs` keep describing the training data. Works on a parameters-only model
+        (``from_dict(..., refilter=False)``): one filter instead of two.
         """
-        self._require_fitted()
+        if self.trained_until is None or self._origin is None:
+            raise RuntimeError(f"ArimaModel({self.spec.label()}) has no parameters; call fit() or from_dict()")
         series = as_weekly_series(y).tail(MAX_FILTER_WEEKS)
         fresh = self._copy_fitted()
         fresh._data = series

@@ -98,6 +98,17 @@ def _created(timestamp_ms: int | None) -> datetime:
     return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
 
 
+def _json_object(text: str, where: str) -> dict[str, Any]:
+    """The JSON object in `text`; RegistryError naming `where` when it is not valid JSON or not an object."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RegistryError(f"{where} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise RegistryError(f"{where} holds {type(value).__name__}, not a dict")
+    return value
+
+
 def _version_info(isbn: str, mv: ModelVersion) -> ModelVersionInfo:
     return ModelVersionInfo(
         isbn=isbn,
@@ -458,13 +469,7 @@ class ModelRegistry:
                     registry_uri=self.registry_uri,
                 )
                 text = Path(local).read_text(encoding="utf-8")
-        try:
-            payload = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise RegistryError(f"{name} version {version}: {PAYLOAD_FILE} is not valid JSON: {exc}") from exc
-        if not isinstance(payload, dict):
-            raise RegistryError(f"{name} version {version}: {PAYLOAD_FILE} holds {type(payload).__name__}, not a dict")
-        return payload
+        return _json_object(text, f"{name} version {version}: {PAYLOAD_FILE}")
 
     # the record of truth ----------------------------------------------------------------------------
 
@@ -526,13 +531,7 @@ class ModelRegistry:
             with tempfile.TemporaryDirectory(prefix="arima-record-") as tmp, scoped_env(_QUIET_DOWNLOADS):
                 local = self._client.download_artifacts(run_id, RECORD_FILE, tmp)
                 text = Path(local).read_text(encoding="utf-8")
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise RegistryError(f"run {run_id}: {RECORD_FILE} is not valid JSON: {exc}") from exc
-        if not isinstance(record, dict):
-            raise RegistryError(f"run {run_id}: {RECORD_FILE} holds {type(record).__name__}, not an object")
-        return record
+        return _json_object(text, f"run {run_id}: {RECORD_FILE}")
 
     def get_champion(self, isbn: str) -> ChampionRecord | None:
         """The champion of ``arima-<isbn>`` with its payload, training-run metrics and version tags.
