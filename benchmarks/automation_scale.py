@@ -233,19 +233,28 @@ def run_automation_scale(
                 rows.append(row)
             for isbn in sorted(failed):
                 _check(instance, _CHECK, isbn, passed=False, run_id=None)
+            with_model = {"sales_forecast": len(failed)}  # a forecast runs in the same run as its model
             row, cursor = _tick(
-                defs, instance, cursor, start + timedelta(hours=6), f"{len(failed)} failed checks", failed
+                defs, instance, cursor, start + timedelta(hours=6), f"{len(failed)} failed checks", failed, with_model
             )
             rows.append(row)
             for isbn in sorted(failed):  # the retrain they asked for: a new materialization clears check_failed()
                 _materialize(instance, "arima_model", isbn, _model_metadata(start + timedelta(hours=6)), "v2")
-            downstream = {name: len(failed) for name in ("sales_forecast", *(f"arima_model:{c}" for c in _CHECKS))}
+            downstream = {f"arima_model:{c}": len(failed) for c in _CHECKS}
             downstream["retraining_report"] = 1
             row, cursor = _tick(
                 defs, instance, cursor, start + timedelta(hours=7), "failed ones retrained", set(), downstream
             )
             rows.append(row)
-            row, cursor = _tick(defs, instance, cursor, start + timedelta(days=15), f"{len(aged)} past age limit", aged)
+            row, cursor = _tick(
+                defs,
+                instance,
+                cursor,
+                start + timedelta(days=15),
+                f"{len(aged)} past age limit",
+                aged,
+                {"sales_forecast": len(aged)},
+            )
             rows.append(row)
     idle = [r["seconds"] for r in rows if r["tick"].startswith("idle")]
     return {
