@@ -9,6 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from arima_assets.config import ArimaConfig, get_arima_config
+from arima_assets.defs.alerts import build_drift_alert_sensor
 from arima_assets.defs.checks import model_checks
 from arima_assets.defs.data_assets import book_sales, weekly_sales
 from arima_assets.defs.forecast_assets import sales_forecast
@@ -26,7 +27,7 @@ def build_definitions(config: ArimaConfig | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[book_sales, weekly_sales, build_model_asset(config), sales_forecast, retraining_report],
         asset_checks=model_checks,
-        sensors=[build_sales_files_sensor(config), *build_automation_sensors()],
+        sensors=[build_sales_files_sensor(config), *build_automation_sensors(), build_drift_alert_sensor()],
         resources=build_resources(config),
         # one ISBN's run is a short chain (series -> model -> forecast): one process per run, not one per step
         executor=dg.in_process_executor,
