@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 
 __all__ = ["main"]
 
@@ -34,15 +35,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "config":
             print(json.dumps(get_arima_config(args.environment).public_dict(), indent=2))
             return 0
-        from arima_assets.pipeline import book_sales_arima_modeling_pipeline
+        # Dagster's beta/preview notices (at the import of the definitions and dagster-mlflow, and during the
+        # runs) are not for the user of the command: hidden in this block only, its filters restored on exit.
+        with warnings.catch_warnings():
+            from arima_assets.pipeline import book_sales_arima_modeling_pipeline, ignore_dagster_warnings
 
-        config = get_arima_config(
-            args.environment,
-            sales_path=args.sales_path,
-            n_trials=args.n_trials,
-            force_retrain=args.force_retrain,
-        )
-        report = book_sales_arima_modeling_pipeline(args.output_dir, args.isbns, config)
+            ignore_dagster_warnings()  # before the definitions are imported (in the pipeline call)
+            config = get_arima_config(
+                args.environment,
+                sales_path=args.sales_path,
+                n_trials=args.n_trials,
+                force_retrain=args.force_retrain,
+            )
+            report = book_sales_arima_modeling_pipeline(args.output_dir, args.isbns, config)
     except ValueError as exc:
         print(f"arima-assets: error: {exc}", file=sys.stderr)
         return 2

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +18,32 @@ from arima_assets.defs.partitions import ISBN_PARTITIONS_NAME
 from arima_assets.report import build_report
 from arima_assets.store import ModelStore, Outcome
 
-__all__ = ["book_sales_arima_modeling_pipeline", "config_for_output_dir"]
+__all__ = ["book_sales_arima_modeling_pipeline", "config_for_output_dir", "ignore_dagster_warnings"]
 
 logger = logging.getLogger(__name__)
 
 _PER_ISBN = ["weekly_sales", "arima_model", "sales_forecast"]
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def ignore_dagster_warnings() -> None:
+    """Add filters hiding Dagster's notices about the APIs this project uses: beta, preview and supersession
+    warnings, and DeprecationWarnings raised in dagster or dagster_mlflow code.
+
+    Call it inside ``warnings.catch_warnings()``, which restores the filters on exit: the API and the CLI hide
+    these notices from their users only while they build and run the definitions, never process-wide (tests
+    and ``dagster dev`` still show them).
+    """
+    for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
+        warnings.filterwarnings("ignore", category=category)
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"dagster(_[a-z]+)?(\.|$)")
+
+
+@contextlib.contextmanager
+def _dagster_warnings_ignored() -> Iterator[None]:
+    with warnings.catch_warnings():
+        ignore_dagster_warnings()
+        yield
 
 
 def config_for_output_dir(config: ArimaConfig | None, output_dir: Path) -> ArimaConfig:
@@ -62,6 +85,13 @@ def book_sales_arima_modeling_pipeline(
         ValueError: a selected ISBN is not in the sales data, or `output_dir` cannot be used as a folder.
         dagster.DagsterExecutionError: the sales files cannot be ingested.
     """
+    with _dagster_warnings_ignored():  # Dagster's beta/preview notices are for us, not for the API's users
+        return _run_pipeline(output_dir, selected_isbns, config)
+
+
+def _run_pipeline(
+    output_dir: str | Path | None, selected_isbns: list[str] | None, config: ArimaConfig | None
+) -> dict[str, Any]:
     from arima_assets.definitions import build_definitions  # heavy import, only when called
 
     base = config or get_arima_config()

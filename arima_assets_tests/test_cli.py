@@ -1,11 +1,18 @@
 """The console script: `arima-assets run` prints the summary; bad input exits 2 with the message."""
 
+import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from arima_assets.cli import main
 from arima_assets_tests.conftest import SMALL_ISBNS, small_sales_frame, write_sales
+
+DAGSTER_NOTICES = ("BetaWarning", "PreviewWarning", "SupersessionWarning")
 
 
 def test_run_prints_the_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -28,3 +35,47 @@ def test_invalid_setting_exits_2_with_the_message(
 def test_config_command_prints_effective_settings(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config", "--env", "testing"]) == 0
     assert '"n_trials": 3' in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    """`python -m arima_assets.cli run` in a new process, as a user starts it: Python's default warning filters
+    (no PYTHONWARNINGS, no pytest filters) and none of the caller's ARIMA_* settings."""
+    folder = tmp_path_factory.mktemp("cli")
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("ARIMA_") and name not in {"DEPLOYMENT_ENV", "MLFLOW_TRACKING_URI", "PYTHONWARNINGS"}
+    }
+    env["ARIMA_STATE_DIR"] = str(folder / "state")
+    command = [sys.executable, "-m", "arima_assets.cli", "run", "--env", "testing", "--isbn", SMALL_ISBNS[0]]
+    command += ["--n-trials", "2", "--output-dir", str(folder / "out")]
+    return folder / "out", subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_run_shows_the_summary_without_dagster_beta_or_preview_notices(first_run) -> None:
+    _, run = first_run
+    assert run.returncode == 0, run.stderr
+    assert f"{SMALL_ISBNS[0]}  trained" in run.stdout
+    notices = [line for line in run.stderr.splitlines() if any(name in line for name in DAGSTER_NOTICES)]
+    assert not notices, "\n".join(notices)
+    from_dagster = [line for line in run.stderr.splitlines() if "Warning" in line and "/dagster" in line]
+    assert not from_dagster, "\n".join(from_dagster)
+
+
+def test_run_metadata_shows_errors_and_seconds_rounded_for_reading(first_run) -> None:
+    output_dir, run = first_run
+    assert run.returncode == 0, run.stderr
+    instance = dg.DagsterInstance.local_temp(tempdir=str(output_dir / "dagster"))
+    try:
+        model = instance.get_latest_materialization_event(dg.AssetKey("arima_model")).asset_materialization
+        forecast = instance.get_latest_materialization_event(dg.AssetKey("sales_forecast")).asset_materialization
+    finally:
+        instance.dispose()
+    for metadata, key in [
+        (model.metadata, "cv_mase"),
+        (model.metadata, "holdout_mase"),
+        (forecast.metadata, "refresh_seconds"),
+    ]:
+        value = metadata[key].value
+        assert math.isnan(value) or value == round(value, 3), (key, value)

@@ -14,7 +14,7 @@ from arima_assets.training import series_version
 __all__ = ["book_sales", "weekly_sales", "coverage_end", "series_from_frame", "frame_from_series"]
 
 
-@dg.asset(group_name="ingest", kinds={"pandas"})
+@dg.asset(group_name="arima_assets", kinds={"pandas"})
 def book_sales(context: dg.AssetExecutionContext, arima_config: ArimaConfig) -> dg.Output[pd.DataFrame]:
     """Nielsen BookScan weekly sales (csv/xlsx) from `sales_path`, validated; adds every valid ISBN as a
     partition of `isbn` (partitions are never deleted). Skipped rows are listed in the metadata."""
@@ -75,7 +75,7 @@ def frame_from_series(series: pd.Series) -> pd.DataFrame:
 
 
 @dg.asset(
-    group_name="ingest",
+    group_name="arima_assets",
     partitions_def=isbn_partitions,
     kinds={"pandas"},
     automation_condition=partition_refresh_condition("book_sales"),

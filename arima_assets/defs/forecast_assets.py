@@ -17,7 +17,7 @@ __all__ = ["sales_forecast"]
 
 
 @dg.asset(
-    group_name="forecasts",
+    group_name="arima_assets",
     partitions_def=isbn_partitions,
     kinds={"pandas"},
     deps=["arima_model"],
@@ -52,8 +52,8 @@ def sales_forecast(
             "mlflow_model_version": champion.mlflow.get("version", ""),
             "first_week": str(forecast.index[0].date()),
             "horizon_weeks": len(forecast),
-            "total_forecast_units": float(forecast["mean"].sum()),
-            "refresh_seconds": round(refresh_seconds, 4),
+            "total_forecast_units": round(float(forecast["mean"].sum()), 1),  # as the table
+            "refresh_seconds": round(refresh_seconds, 3),
             "forecast": dg.MetadataValue.md(table.to_markdown()),
             "plot": dg.MetadataValue.md(forecast_markdown(series, forecast, f"ISBN {isbn} — {champion.spec_label}")),
         },

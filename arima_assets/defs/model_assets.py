@@ -22,7 +22,15 @@ __all__ = ["build_model_asset", "model_metadata"]
 
 
 def model_metadata(step: ModelStepResult) -> dict[str, object]:
-    """Materialization metadata: the champion's spec and errors, the decision and its reasons, the cost."""
+    """Materialization metadata: the champion's spec and errors, the decision and its reasons, the cost.
+
+    Errors and seconds are rounded to 3 decimals for reading (NaN stays a float NaN); `decision_detail` keeps
+    the decision at full precision.
+    """
+
+    def readable(value: float) -> float:
+        return round(float(value), 3)
+
     champion: ModelRecord = step.champion
     decision = step.decision
     metadata: dict[str, object] = {
@@ -31,15 +39,15 @@ def model_metadata(step: ModelStepResult) -> dict[str, object]:
         "reasons": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in decision.reasons)),
         "triggers_fired": ", ".join(str(t) for t in decision.fired) or "none",
         "spec": champion.spec_label,
-        "cv_mase": champion.cv_mase,
-        "holdout_mase": champion.holdout_mase,
+        "cv_mase": readable(champion.cv_mase),
+        "holdout_mase": readable(champion.holdout_mase),
         "trained_at": champion.trained_at.isoformat(),
         AGE_CLOCK_METADATA_KEY: dg.MetadataValue.timestamp(champion.age_clock_start.timestamp()),
         "data_start": champion.data_start,
         "data_end": champion.data_end,
         "trials_run": step.tuning.trials_run if step.tuning else 0,
-        "fit_seconds": round(step.fit_seconds, 3),
-        "fit_seconds_saved": round(step.fit_seconds_saved, 3),
+        "fit_seconds": readable(step.fit_seconds),
+        "fit_seconds_saved": readable(step.fit_seconds_saved),
         "used_fallback": champion.used_fallback,
         "decision_detail": dg.MetadataValue.json(decision.to_dict()),
     }
@@ -54,7 +62,7 @@ def model_metadata(step: ModelStepResult) -> dict[str, object]:
     metadata["pending_challenger"] = step.candidate.spec_label if step.candidate else "none"
     if step.challenger is not None:
         metadata["challenger_spec"] = step.challenger.spec_label
-        metadata["challenger_holdout_mase"] = step.challenger.holdout_mase
+        metadata["challenger_holdout_mase"] = readable(step.challenger.holdout_mase)
         metadata["promotion"] = step.promotion_reason or ""
     return metadata
 
@@ -121,7 +129,7 @@ def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
 
     @dg.asset(
         name="arima_model",
-        group_name="models",
+        group_name="arima_assets",
         partitions_def=isbn_partitions,
         kinds={"statsmodels", "optuna"},
         automation_condition=model_condition(config),

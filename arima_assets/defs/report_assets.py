@@ -14,7 +14,7 @@ from arima_assets.report import build_report
 __all__ = ["retraining_report"]
 
 
-@dg.asset(group_name="reports", deps=["arima_model"], kinds={"json"}, automation_condition=report_condition())
+@dg.asset(group_name="arima_assets", deps=["arima_model"], kinds={"json"}, automation_condition=report_condition())
 def retraining_report(
     context: dg.AssetExecutionContext, arima_config: ArimaConfig, model_store: ModelStoreResource
 ) -> dg.MaterializeResult:

@@ -2,28 +2,33 @@
 
 The model is logged "from code" (``_model_code.py``), so nothing is pickled: the artifact is the
 ``ArimaModel.to_dict()`` JSON, and every prediction re-filters the kept parameters on the weekly
-series it is given (no refit), then forecasts ``h`` weeks.
+series it is given (no refit), then forecasts ``h`` weeks. Each forecast row carries its week in the
+``week_end`` column (ISO date), so the week survives MLflow serving, whose JSON answer drops the index.
 """
 
 from __future__ import annotations
 
 import json
 import numbers
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import mlflow
 import pandas as pd
 from mlflow.models.signature import ModelSignature
-from mlflow.types.schema import ParamSchema, ParamSpec
+from mlflow.types.schema import AnyType, ColSpec, DataType, ParamSchema, ParamSpec, Schema
 
 __all__ = [
     "DEFAULT_HORIZON",
+    "EXAMPLE_WEEKS",
+    "FORECAST_COLUMNS",
     "PAYLOAD_ARTIFACT",
     "SIGNATURE",
     "WEEK_END_COLUMN",
     "VOLUME_COLUMN",
     "ArimaForecastModel",
+    "input_example",
     "weekly_series_from_input",
 ]
 
@@ -33,8 +38,27 @@ WEEK_END_COLUMN = "week_end"
 VOLUME_COLUMN = "volume"
 DEFAULT_HORIZON = 13
 WEEKLY_FREQ = "W-SAT"
-SIGNATURE = ModelSignature(params=ParamSchema([ParamSpec("h", "long", DEFAULT_HORIZON)]))
-"""Params-only signature: the input (a frame or a series) is validated by :func:`weekly_series_from_input`."""
+FORECAST_COLUMNS = ("mean", "lo-80", "hi-80", "lo-95", "hi-95")
+"""The forecast columns after :data:`WEEK_END_COLUMN` (point forecast, then the 80 % and 95 % intervals)."""
+EXAMPLE_WEEKS = 52
+"""Weeks of the model's own latest sales in the input example logged with it."""
+SIGNATURE = ModelSignature(
+    # week_end is optional only for in-process callers passing a Series (or a frame) indexed by the weeks;
+    # volume accepts ints and floats (a "double" column would refuse an int64 frame in-process). Either way
+    # weekly_series_from_input checks every row and names the bad one.
+    inputs=Schema(
+        [
+            ColSpec(DataType.datetime, WEEK_END_COLUMN, required=False),
+            ColSpec(AnyType(), VOLUME_COLUMN),
+        ]
+    ),
+    outputs=Schema(
+        [ColSpec(DataType.string, WEEK_END_COLUMN), *(ColSpec(DataType.double, c) for c in FORECAST_COLUMNS)]
+    ),
+    params=ParamSchema([ParamSpec("h", "long", DEFAULT_HORIZON)]),
+)
+"""Input ``week_end`` (Saturday dates) + ``volume``; output ``week_end`` (ISO date) + the forecast columns;
+param ``h`` (weeks). The values themselves are validated by :func:`weekly_series_from_input`."""
 
 
 def _weekly_index(values: pd.Series | pd.Index, where: str) -> pd.DatetimeIndex:
@@ -64,7 +88,8 @@ def weekly_series_from_input(model_input: pd.DataFrame | pd.Series) -> pd.Series
 
     Args:
         model_input: A frame with columns ``week_end`` (Saturday dates) and ``volume``, or a Series of
-            volumes indexed by Saturday dates. Rows may come in any order.
+            volumes (or a frame with a ``volume`` column) indexed by Saturday dates. Rows may come in any
+            order.
 
     Returns:
         Float series named ``volume``, sorted, on a complete W-SAT index.
@@ -73,6 +98,13 @@ def weekly_series_from_input(model_input: pd.DataFrame | pd.Series) -> pd.Series
         ValueError: Wrong type, missing column, empty input, a date that is not a Saturday, a duplicated
             week, or a volume that is missing or not a number (the message names the row).
     """
+    if (
+        isinstance(model_input, pd.DataFrame)
+        and WEEK_END_COLUMN not in model_input.columns
+        and VOLUME_COLUMN in model_input.columns
+        and isinstance(model_input.index, pd.DatetimeIndex)
+    ):
+        model_input = model_input[VOLUME_COLUMN]  # a Series that went through MLflow's schema enforcement
     if isinstance(model_input, pd.DataFrame):
         missing = [c for c in (WEEK_END_COLUMN, VOLUME_COLUMN) if c not in model_input.columns]
         if missing:
@@ -105,6 +137,32 @@ def weekly_series_from_input(model_input: pd.DataFrame | pd.Series) -> pd.Series
     return series.asfreq(WEEKLY_FREQ, fill_value=0.0).rename(VOLUME_COLUMN)
 
 
+def input_example(payload: Mapping[str, Any], weeks: int = EXAMPLE_WEEKS) -> pd.DataFrame | None:
+    """The model's input example: its last `weeks` weeks of sales (``week_end`` as ISO dates, ``volume``).
+
+    Built from the ``y_tail`` and ``index.end`` of an ``ArimaModel.to_dict()`` payload. None when the
+    payload has no dated Saturday weeks to show (a payload of integer positions, or not a model), or when the
+    model cannot forecast from those weeks (a random walk on weeks of zeros, say): MLflow serves the example
+    when the model is logged and would only warn.
+    """
+    from arima_assets.forecasting import ArimaModel  # lazy: statsmodels loads only when logging a model
+
+    try:
+        index, values = payload["index"], list(payload["y_tail"])[-weeks:]
+        end = pd.Timestamp(index["end"]) if index.get("kind") == "datetime" else None
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    if end is None or not values or end.dayofweek != 5:
+        return None
+    weeks_end = pd.date_range(end=end, periods=len(values), freq=WEEKLY_FREQ)
+    example = pd.DataFrame({WEEK_END_COLUMN: weeks_end.strftime("%Y-%m-%d"), VOLUME_COLUMN: [float(v) for v in values]})
+    try:
+        ArimaModel.from_dict(dict(payload), refilter=False).refresh(weekly_series_from_input(example)).forecast(1)
+    except Exception:  # noqa: BLE001 - any failure means: no example, the signature still describes the input
+        return None
+    return example
+
+
 def _horizon(params: dict[str, Any] | None) -> int:
     h = (params or {}).get("h", DEFAULT_HORIZON)
     if isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1:
@@ -132,7 +190,8 @@ class ArimaForecastModel(mlflow.pyfunc.PythonModel):
         model_input: pd.DataFrame,
         params: dict[str, Any] | None = None,
     ) -> pd.DataFrame:
-        """Forecast frame (mean, lo-80, hi-80, lo-95, hi-95; ``h`` rows) after re-filtering the input.
+        """Forecast frame after re-filtering the input: ``h`` rows indexed by the forecast weeks, columns
+        ``week_end`` (the same weeks as ISO dates, kept in a JSON answer), mean, lo-80, hi-80, lo-95, hi-95.
 
         Args:
             context: MLflow context (unused; the model was read in ``load_context``).
@@ -141,4 +200,6 @@ class ArimaForecastModel(mlflow.pyfunc.PythonModel):
             params: ``{"h": weeks}``; default :data:`DEFAULT_HORIZON`.
         """
         series = weekly_series_from_input(model_input)
-        return self._model.refresh(series).forecast(_horizon(params))
+        forecast = self._model.refresh(series).forecast(_horizon(params))
+        forecast.insert(0, WEEK_END_COLUMN, pd.DatetimeIndex(forecast.index).strftime("%Y-%m-%d"))
+        return forecast

@@ -8,13 +8,15 @@ version is READY and its params-only JSON has been read back.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
+import logging
 import tempfile
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from importlib.metadata import version as _dist_version
 from pathlib import Path
@@ -39,7 +41,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 from arima_assets.registry import _inputs as inputs
 from arima_assets.registry._inputs import MAX_PAYLOAD_BYTES
 from arima_assets.registry.errors import RegistryError, mlflow_errors
-from arima_assets.registry.pyfunc import PAYLOAD_ARTIFACT, SIGNATURE
+from arima_assets.registry.pyfunc import PAYLOAD_ARTIFACT, SIGNATURE, input_example
 from arima_assets.registry.records import (
     CHAMPION_ALIAS,
     MODEL_NAME_PREFIX,
@@ -85,6 +87,30 @@ _BATCH_PARAMS = 100
 _QUIET_DOWNLOADS = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
 _DOES_NOT_EXIST = ErrorCode.Name(RESOURCE_DOES_NOT_EXIST)
 _ALREADY_EXISTS = ErrorCode.Name(RESOURCE_ALREADY_EXISTS)
+
+
+#: MLflow's INFO line each time a model is logged with an input example (one line per trained model otherwise).
+_VALIDATING_EXAMPLE = "Validating input example against model signature"
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self.message
+
+
+@contextlib.contextmanager
+def _without_log_record(name: str, message: str) -> Iterator[None]:
+    """Within the block, drop the records of logger `name` whose message is exactly `message`."""
+    logger, drop = logging.getLogger(name), _DropMessage(message)
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
 
 
 @functools.cache
@@ -319,11 +345,19 @@ class ModelRegistry:
         return _version_info(isbn, mv)
 
     def _log_pyfunc(self, run_id: str, payload_json: str) -> str:
+        """Log the pyfunc with its signature (input week_end + volume, output week_end + forecast, param h) and,
+        for a dated model, an input example of its own last weeks of sales: MLflow checks at logging that the
+        example is served (one re-filter) and shows it with the model."""
+        example = input_example(json.loads(payload_json))
         with tempfile.TemporaryDirectory(prefix="arima-payload-") as tmp:
             payload_path = Path(tmp, PAYLOAD_FILE)
             payload_path.write_text(payload_json, encoding="utf-8")
-            with warnings.catch_warnings(), scoped_env(_QUIET_DOWNLOADS):
-                # The params-only signature is deliberate: inputs are checked by weekly_series_from_input.
+            with (
+                warnings.catch_warnings(),
+                scoped_env(_QUIET_DOWNLOADS),
+                _without_log_record("mlflow.pyfunc", _VALIDATING_EXAMPLE),
+            ):
+                # A payload without dated weeks has no example; the signature still describes the input.
                 warnings.filterwarnings("ignore", message=r".*An input example was not provided", category=UserWarning)
                 with mlflow.start_run(run_id=run_id, nested=True):
                     info = mlflow.pyfunc.log_model(
@@ -332,6 +366,7 @@ class ModelRegistry:
                         artifacts={PAYLOAD_ARTIFACT: str(payload_path)},
                         pip_requirements=list(_pip_requirements()),
                         signature=SIGNATURE,
+                        input_example=example,
                     )
         return info.model_id
 

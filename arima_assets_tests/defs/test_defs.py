@@ -1,9 +1,15 @@
 """The definitions load, and the graph, checks, sensors and resources are what the product promises."""
 
+import dataclasses
+import math
+
 import dagster as dg
 
 from arima_assets.config import get_arima_config
 from arima_assets.definitions import build_definitions
+from arima_assets.defs.model_assets import model_metadata
+from arima_assets.training import run_model_step
+from arima_assets_tests.test_decision import NOW, record_for, weekly
 
 
 def test_workspace_module_loads_defs() -> None:
@@ -28,10 +34,44 @@ def test_asset_graph_and_partitions() -> None:
     assert checks == {"model_drift", "forecast_performance", "model_age", "challenger_comparison"}
 
 
+def test_the_graph_opens_on_the_assets_one_group_named_after_the_project() -> None:
+    graph = build_definitions(get_arima_config("testing")).resolve_asset_graph()
+
+    groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
+
+    assert groups == {"arima_assets"}
+
+
+def test_model_metadata_rounds_errors_for_reading_and_keeps_the_decision_at_full_precision() -> None:
+    series = weekly(200)
+    reused = run_model_step("9780722532935", series, record_for(series, 188), get_arima_config("testing"), NOW)
+    champion = dataclasses.replace(reused.champion, cv_mase=0.123456, holdout_mase=float("nan"))
+    challenger = dataclasses.replace(champion, holdout_mase=2 / 3)
+    step = dataclasses.replace(
+        reused, champion=champion, challenger=challenger, fit_seconds=1.23456, fit_seconds_saved=0.0004
+    )
+    assert step.status == "reused", "no fit: the decision engine reused the champion"
+
+    metadata = model_metadata(step)
+
+    assert metadata["cv_mase"] == 0.123 and metadata["challenger_holdout_mase"] == 0.667
+    assert isinstance(metadata["holdout_mase"], float) and math.isnan(metadata["holdout_mase"])
+    assert metadata["fit_seconds"] == 1.235 and metadata["fit_seconds_saved"] == 0.0
+    detail = metadata["decision_detail"].value
+    assert detail == step.decision.to_dict()
+    drift = next(t for t in detail["triggers"] if t["trigger"] == "drift")
+    assert drift["observed"] != round(drift["observed"], 3), "the JSON keeps full precision"
+
+
 def test_sensors_run_by_default() -> None:
     defs = build_definitions(get_arima_config("testing"))
     sensors = {sensor.name: sensor for sensor in defs.sensors or []}
-    assert set(sensors) == {"sales_files_sensor", "arima_automation_sensor", "arima_checks_sensor"}
+    assert set(sensors) == {
+        "sales_files_sensor",
+        "arima_automation_sensor",
+        "arima_checks_sensor",
+        "drift_alert_sensor",
+    }
     for sensor in sensors.values():
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING, sensor.name
     graph = defs.resolve_asset_graph()

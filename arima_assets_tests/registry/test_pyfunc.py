@@ -1,20 +1,26 @@
-"""The pyfunc flavour: input validation and the forecast of a real params-only model (no MLflow store)."""
+"""The pyfunc flavour: input validation and the forecast of a real params-only model, then the registered model
+as MLflow users load and serve it (signature, input example, the JSON answer of the scoring server)."""
 
 from __future__ import annotations
 
 import json
 import pickle
+from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 from mlflow.pyfunc import PythonModelContext
 
-from arima_assets.forecasting import ArimaModel
+from arima_assets.forecasting import ArimaModel, ModelSpec
+from arima_assets.registry import configure_mlflow
 from arima_assets.registry.pyfunc import (
     DEFAULT_HORIZON,
+    FORECAST_COLUMNS,
     PAYLOAD_ARTIFACT,
     ArimaForecastModel,
+    input_example,
     weekly_series_from_input,
 )
 
@@ -86,9 +92,41 @@ def test_predict_refreshes_the_kept_params_on_the_input_and_forecasts_h_weeks(
     forecast = loaded_model.predict(None, frame, params={"h": 4})
 
     expected = ArimaModel.from_dict(fitted_payload).refresh(weekly_sales).forecast(4)
-    pd.testing.assert_frame_equal(forecast, expected, check_freq=False)
+    assert list(forecast.columns) == ["week_end", *FORECAST_COLUMNS]
+    pd.testing.assert_frame_equal(forecast.drop(columns="week_end"), expected, check_freq=False)
     assert forecast.index[0] == pd.Timestamp("2023-04-22")  # the week after the input, not after training
+    assert forecast["week_end"].tolist() == ["2023-04-22", "2023-04-29", "2023-05-06", "2023-05-13"]
     assert len(loaded_model.predict(None, weekly_sales)) == DEFAULT_HORIZON
+
+
+def test_a_series_that_went_through_mlflow_schema_enforcement_is_read_from_its_index(weekly_sales):
+    enforced = pd.DataFrame({"volume": weekly_sales})  # what MLflow hands the model for a Series input
+
+    pd.testing.assert_series_equal(weekly_series_from_input(enforced), weekly_series_from_input(weekly_sales))
+
+
+def test_input_example_is_the_models_own_last_weeks(fitted_payload, weekly_sales):
+    example = input_example(fitted_payload, weeks=3)
+
+    assert (
+        example.to_dict("list")
+        == {
+            "week_end": ["2022-11-12", "2022-11-19", "2022-11-26"],  # the last training weeks (the first 100)
+            "volume": weekly_sales.iloc[97:100].tolist(),
+        }
+    )
+    assert len(input_example(fitted_payload)) == 52
+    positions = {**fitted_payload, "index": {**fitted_payload["index"], "kind": "range", "end": 99}}
+    assert input_example(positions) is None
+    assert input_example({"y_tail": [1, 2]}) is None
+
+
+def test_no_input_example_when_the_model_cannot_forecast_from_its_last_weeks(weekly_sales):
+    out_of_print = pd.concat([weekly_sales.iloc[:60], weekly_sales.iloc[60:] * 0])  # no sales in the last 60 weeks
+    random_walk = ArimaModel(ModelSpec(order=(0, 1, 0))).fit(out_of_print).to_dict()
+
+    assert input_example(random_walk) is None  # its last 52 weeks are all zeros: a non-finite likelihood
+    assert input_example(random_walk, weeks=80) is not None
 
 
 @pytest.mark.parametrize("h", [0, -1, 2.5, "3", True])
@@ -99,3 +137,65 @@ def test_predict_rejects_a_bad_horizon(loaded_model, weekly_sales, h):
 
 def test_an_unloaded_model_pickles_to_a_few_bytes():
     assert len(pickle.dumps(ArimaForecastModel())) < 200
+
+
+# the registered model, as MLflow users load and serve it -------------------------------------------------------
+
+
+@pytest.fixture
+def champion_uri(registry, isbn, fitted_payload) -> str:
+    """``models:/arima-<isbn>@champion`` of a registered params-only model; MLflow's URIs point at the store."""
+    run_id = registry.log_isbn_run(
+        isbn, parent_run_id=None, payload=fitted_payload, params={}, metrics={}, tags={}, decision={}
+    )
+    registry.promote_challenger(isbn, run_id, fitted_payload, reason="no model")
+    configure_mlflow(registry.tracking_uri)
+    return f"models:/arima-{isbn}@champion"
+
+
+def test_loaded_model_answers_each_week_with_its_week_end_and_has_an_input_schema(champion_uri, weekly_sales):
+    model = mlflow.pyfunc.load_model(champion_uri)
+    recent = pd.DataFrame({"week_end": weekly_sales.index.strftime("%Y-%m-%d"), "volume": weekly_sales.astype(int)})
+
+    forecast = model.predict(recent, params={"h": 3})
+
+    assert list(forecast.columns) == ["week_end", *FORECAST_COLUMNS]
+    assert forecast["week_end"].tolist() == ["2023-04-22", "2023-04-29", "2023-05-06"]  # after the input's last week
+    signature = model.metadata.signature
+    assert signature.inputs.input_names() == ["week_end", "volume"]
+    assert signature.outputs.input_names() == ["week_end", *FORECAST_COLUMNS]
+    assert signature.params.params[0].name == "h"
+    assert model.predict(weekly_sales)["week_end"].iloc[0] == "2023-04-22"  # a Series indexed by the weeks
+
+
+def _served(model_uri: str, body: dict | str, tmp_path: Path) -> dict:
+    """The JSON answer of ``POST /invocations`` with `body`: MLflow's scoring-server parsing, predict and JSON
+    conversion, run in this process (``mlflow models predict`` with the local environment; no server)."""
+    request, answer = tmp_path / "request.json", tmp_path / "answer.json"
+    request.write_text(body if isinstance(body, str) else json.dumps(body))
+    mlflow.models.predict(
+        model_uri, input_path=str(request), output_path=str(answer), content_type="json", env_manager="local"
+    )
+    return json.loads(answer.read_text())
+
+
+def test_served_json_answer_names_the_week_of_each_forecast(champion_uri, weekly_sales, tmp_path):
+    rows = [[week.strftime("%Y-%m-%d"), int(volume)] for week, volume in weekly_sales.items()]
+    body = {"dataframe_split": {"columns": ["week_end", "volume"], "data": rows}, "params": {"h": 2}}
+
+    predictions = _served(champion_uri, body, tmp_path)["predictions"]
+
+    assert [row["week_end"] for row in predictions] == ["2023-04-22", "2023-04-29"]
+    assert set(predictions[0]) == {"week_end", *FORECAST_COLUMNS}
+
+
+def test_logged_serving_input_example_is_answered_with_weeks(champion_uri, tmp_path):
+    serving_input = mlflow.models.Model.load(champion_uri).get_serving_input(
+        mlflow.artifacts.download_artifacts(champion_uri, dst_path=str(tmp_path / "model"))
+    )
+    assert serving_input is not None, "the model was logged without an input example"
+
+    predictions = _served(champion_uri, serving_input, tmp_path)["predictions"]
+
+    assert len(predictions) == DEFAULT_HORIZON
+    assert predictions[0]["week_end"] == "2022-12-03"  # the week after the example: the model's last weeks

@@ -1,0 +1,38 @@
+"""100 automation ticks through a detected change: the changed ISBN is retrained once, nothing loops."""
+
+from datetime import timedelta
+
+from arima_assets.config import get_arima_config
+from arima_assets.data.sample import append_weeks
+from arima_assets_tests.conftest import SMALL_ISBNS, small_sales_frame, write_sales
+from arima_assets_tests.defs.conftest import AutomationWorld
+
+DRIFTED, STABLE = SMALL_ISBNS
+
+
+def test_a_hundred_ticks_after_a_change_retrain_the_changed_isbn_once(tmp_path) -> None:
+    base = small_sales_frame()
+    write_sales(base, tmp_path / "sales" / "export.csv")
+    config = get_arima_config(
+        "testing",
+        n_trials=2,
+        sales_path=str(tmp_path / "sales"),
+        state_dir=str(tmp_path / "state"),
+        mlflow_tracking_uri=f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}",
+    )
+    world = AutomationWorld(tmp_path, config)
+    world.ingest()
+    world.settle()
+
+    update = append_weeks(base, DRIFTED, n_weeks=26, level_factor=3.0, seed=1, continue_others=False)
+    write_sales(update.iloc[len(base) :], tmp_path / "sales" / "update.csv")
+    world.ingest()
+    model_requests: dict[str, int] = {}
+    for _ in range(100):
+        requested = world.tick(timedelta(hours=1))
+        for isbn in requested.get("arima_model", set()):
+            model_requests[isbn] = model_requests.get(isbn, 0) + 1
+        if requested:
+            world.execute(requested)
+    assert model_requests == {DRIFTED: 1}, model_requests
+    assert world.check_results("model_drift", DRIFTED)[-1] == "SUCCEEDED", "the adopted model passes its checks"
