@@ -19,6 +19,7 @@ import dagster as dg
 from arima_assets.data import ABSENT_WEEKS
 from arima_assets.environment import ENVIRONMENTS, get_environment, redact_uri, state_dir
 from arima_assets.forecasting import DEFAULT_DRIFT_THRESHOLD, SEARCH_SPACES
+from arima_assets.triggers import parse_trigger_paths
 
 __all__ = [
     "MAX_SEED",
@@ -58,6 +59,8 @@ class ArimaConfig(dg.ConfigurableResource):
     change_trials: int = 6
     dm_alpha: float = 0.05
     force_retrain: bool = False
+    custom_triggers: str = ""
+    trigger_calendar: str = ""
     # forecasting
     forecast_horizon: int = 13
     holdout_weeks: int = 13
@@ -95,6 +98,11 @@ def _non_negative(v: float) -> bool:
     return v >= 0
 
 
+def _trigger_paths_ok(text: str) -> bool:
+    parse_trigger_paths(text)  # raises ValueError naming the bad entry
+    return True
+
+
 _RULES: dict[str, _Rule] = {
     "n_trials": _Rule(int, "an integer >= 1", lambda v: v >= 1),
     "patience": _Rule(int, "an integer >= 1", lambda v: v >= 1),
@@ -111,6 +119,10 @@ _RULES: dict[str, _Rule] = {
     "cooldown_weeks": _Rule(int, "an integer >= 0 (weeks)", _non_negative),
     "change_trials": _Rule(int, "an integer >= 1 (trials of a retrain after a detected change)", lambda v: v >= 1),
     "dm_alpha": _Rule(float, "a number strictly between 0 and 1", lambda v: 0 < v < 1),
+    "custom_triggers": _Rule(
+        str, "comma-separated import paths package.module:attribute of custom triggers", _trigger_paths_ok
+    ),
+    "trigger_calendar": _Rule(str, "a csv of isbn,date[,event,lead_weeks] rows, or empty", lambda v: True),
     "force_retrain": _Rule(bool, "true/false, 1/0, yes/no, on/off", lambda v: isinstance(v, bool)),
     "forecast_horizon": _Rule(int, "an integer between 1 and 104", lambda v: 1 <= v <= 104),
     "holdout_weeks": _Rule(int, "an integer between 1 and 104", lambda v: 1 <= v <= 104),

@@ -28,6 +28,7 @@ from arima_assets.forecasting import (
     performance_from_errors,
     track_new_weeks,
 )
+from arima_assets.triggers import TriggerContext, load_triggers
 
 __all__ = [
     "Trigger",
@@ -47,6 +48,7 @@ __all__ = [
     "PERFORMANCE_ALPHA",
     "evidence_weeks",
     "required_evidence_weeks",
+    "custom_trigger_results",
     "evaluate_triggers",
     "decide",
 ]
@@ -80,6 +82,8 @@ class DecisionSettings(Protocol):
     forecast_horizon: int
     force_retrain: bool
     dm_alpha: float
+    custom_triggers: str
+    trigger_calendar: str
 
 
 _FLOAT_FIELDS = ("cv_mase", "holdout_mase", "fit_seconds")
@@ -147,9 +151,10 @@ class ModelRecord:
 
 @dataclass(frozen=True)
 class TriggerResult:
-    """One trigger's verdict with the observed value and its threshold side by side."""
+    """One trigger's verdict with the observed value and its threshold side by side (`trigger` is a built-in
+    Trigger, or a custom trigger's name)."""
 
-    trigger: Trigger
+    trigger: Trigger | str
     fired: bool
     reason: str
     observed: float | None = None
@@ -184,7 +189,7 @@ class Decision:
         return self.action != "reuse"
 
     @property
-    def fired(self) -> list[Trigger]:
+    def fired(self) -> list[Trigger | str]:
         """The triggers that fired, in evaluation order."""
         return [t.trigger for t in self.triggers if t.fired]
 
@@ -194,7 +199,7 @@ class Decision:
         fired = [f"[{t.trigger}] {t.reason}" for t in self.triggers if t.fired]
         return fired or [f"[{t.trigger}] {t.reason}" for t in self.triggers]
 
-    def get(self, trigger: Trigger) -> TriggerResult | None:
+    def get(self, trigger: Trigger | str) -> TriggerResult | None:
         """The result of one trigger, if it was evaluated."""
         return next((t for t in self.triggers if t.trigger == trigger), None)
 
@@ -391,6 +396,36 @@ def challenger_trigger(
     return TriggerResult(Trigger.CHALLENGER, better, label, float(weeks), float(settings.min_evidence_weeks))
 
 
+def custom_trigger_results(
+    isbn: str,
+    age_clock_start: datetime | None,
+    settings: DecisionSettings,
+    now: datetime,
+    record: ModelRecord | None = None,
+    series: pd.Series | None = None,
+) -> list[TriggerResult]:
+    """The verdicts of the configured custom triggers (see arima_assets.triggers). A trigger that fails to load
+    or to answer does not fire; its result says why, so one broken plug-in never stops the decisions."""
+    custom, calendar = getattr(settings, "custom_triggers", ""), getattr(settings, "trigger_calendar", "")
+    if not (custom or calendar):
+        return []
+    try:
+        plugins = load_triggers(custom, calendar)
+    except ValueError as exc:
+        return [TriggerResult("custom_triggers", False, f"custom triggers cannot be loaded: {exc}")]
+    context = TriggerContext(isbn=isbn, now=now, age_clock_start=age_clock_start, record=record, series=series)
+    results = []
+    for plugin in plugins:
+        try:
+            verdict = plugin(context)
+            results.append(
+                TriggerResult(plugin.name, bool(verdict.fired), verdict.reason, verdict.observed, verdict.threshold)
+            )
+        except Exception as exc:  # a plug-in's failure is reported as its verdict, never raised
+            results.append(TriggerResult(plugin.name, False, f"could not be evaluated: {type(exc).__name__}: {exc}"))
+    return results
+
+
 def evaluate_triggers(
     record: ModelRecord | None,
     series: pd.Series | None,
@@ -410,6 +445,7 @@ def evaluate_triggers(
         results.append(TriggerResult(Trigger.MISSING, True, "no champion model yet"))
         return tuple(results)
     results.append(age_trigger(record, settings, now))
+    results.extend(custom_trigger_results(record.isbn, record.age_clock_start, settings, now, record, series))
     if series is None:
         return tuple(results)
     try:

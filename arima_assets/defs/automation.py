@@ -16,7 +16,7 @@ from dagster._core.event_api import AssetRecordsFilter
 from dagster._core.events import DagsterEventType
 
 from arima_assets.config import ArimaConfig
-from arima_assets.decision import age_verdict, forced_verdict
+from arima_assets.decision import age_verdict, custom_trigger_results, forced_verdict
 
 __all__ = [
     "AGE_CLOCK_METADATA_KEY",
@@ -35,8 +35,9 @@ AGE_CLOCK_METADATA_KEY = "age_clock_start_ts"
 
 
 class ModelClockCondition(dg.AutomationCondition):
-    """True for model partitions whose champion is past `max_model_age_days`, or, under force_retrain,
-    whose clock started before the definitions were loaded.
+    """True for model partitions whose champion is past `max_model_age_days`, whose custom triggers that need
+    no series fire (e.g. a release calendar), or, under force_retrain, whose clock started before the
+    definitions were loaded.
 
     Reads each partition's latest materialization metadata (`age_clock_start_ts`) and asks the decision
     engine. Not serializable: evaluate it with a sensor that uses the user code server.
@@ -63,6 +64,7 @@ class ModelClockCondition(dg.AutomationCondition):
             for key, clock in clocks.items()
             if age_verdict(clock, self._config, now).fired
             or forced_verdict(clock, self._config, self._forced_since).fired
+            or any(r.fired for r in custom_trigger_results(key, clock, self._config, now))
         }
         true_subset = context.asset_graph_view.get_subset_from_partition_keys(
             key=context.key, partitions_def=context.partitions_def, partition_keys=stale

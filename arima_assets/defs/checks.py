@@ -17,6 +17,7 @@ from arima_assets.decision import (
     TriggerResult,
     age_trigger,
     challenger_trigger,
+    custom_trigger_results,
     evaluate_triggers,
 )
 from arima_assets.defs.automation import check_condition
@@ -25,7 +26,14 @@ from arima_assets.defs.partitions import isbn_partitions
 from arima_assets.defs.resources import ModelStoreResource
 from arima_assets.store import ModelStore
 
-__all__ = ["model_drift", "forecast_performance", "model_age", "challenger_comparison", "model_checks"]
+__all__ = [
+    "challenger_comparison",
+    "custom_triggers",
+    "forecast_performance",
+    "model_age",
+    "model_checks",
+    "model_drift",
+]
 
 
 def _result(trigger: TriggerResult) -> dg.AssetCheckResult:
@@ -119,4 +127,25 @@ challenger_comparison = _model_check(
     "since it was trained (Diebold-Mariano at dm_alpha): the model is then promoted without a fit.",
 )
 
-model_checks = [model_drift, forecast_performance, model_age, challenger_comparison]
+
+def _judge_custom_triggers(
+    champion: ModelRecord, series: pd.Series, config: ArimaConfig, store: ModelStore
+) -> TriggerResult:
+    results = custom_trigger_results(
+        champion.isbn, champion.age_clock_start, config, datetime.now(UTC), champion, series
+    )
+    if not results:
+        return TriggerResult("custom_triggers", False, "no custom triggers configured")
+    fired = [r for r in results if r.fired]
+    reason = "; ".join(f"[{r.trigger}] {r.reason}" for r in (fired or results))
+    return TriggerResult("custom_triggers", bool(fired), reason, float(len(fired)), 0.0)
+
+
+custom_triggers = _model_check(
+    "custom_triggers",
+    _judge_custom_triggers,
+    "Fails when a configured custom trigger (custom_triggers, trigger_calendar) fires for the ISBN: the model is "
+    "then retrained, and the challenger must still beat the champion.",
+)
+
+model_checks = [model_drift, forecast_performance, model_age, challenger_comparison, custom_triggers]

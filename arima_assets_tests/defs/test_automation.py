@@ -30,7 +30,7 @@ def test_new_isbns_are_requested_once_and_trained(world) -> None:
     )
     world.execute(first)
     rest = world.settle()
-    names = ("model_drift", "forecast_performance", "model_age", "challenger_comparison")
+    names = ("model_drift", "forecast_performance", "model_age", "challenger_comparison", "custom_triggers")
     checks = {f"arima_model:{name}": everything for name in names}
     assert rest[0] == {"retraining_report": {""}, **checks}, "the checks and the report follow the new models"
     assert rest[1:] == [{}], f"a fresh model is not requested again: {rest}"
@@ -64,6 +64,7 @@ def test_drifted_new_data_for_one_isbn_requests_only_that_isbn(world) -> None:
         "arima_model:forecast_performance",
         "arima_model:model_age",
         "arima_model:challenger_comparison",
+        "arima_model:custom_triggers",
     }
     assert all(partitions == {DRIFTED} for k, partitions in evidence.items()), evidence
     world.execute(evidence)

@@ -31,7 +31,7 @@ def test_asset_graph_and_partitions() -> None:
     for key in ("weekly_sales", "arima_model", "sales_forecast"):
         assert graph.get(dg.AssetKey(key)).automation_condition is not None, key
     checks = {key.name for key in graph.asset_check_keys}
-    assert checks == {"model_drift", "forecast_performance", "model_age", "challenger_comparison"}
+    assert checks == {"model_drift", "forecast_performance", "model_age", "challenger_comparison", "custom_triggers"}
 
 
 def test_the_graph_opens_on_the_assets_one_group_named_after_the_project() -> None:
@@ -83,6 +83,7 @@ def test_sensors_run_by_default() -> None:
         "forecast_performance",
         "model_age",
         "challenger_comparison",
+        "custom_triggers",
     }
     assert not sensors["arima_automation_sensor"].asset_selection.resolve_checks(graph), "checks: own sensor"
 
