@@ -11,7 +11,7 @@ from arima_assets.config import get_arima_config
 from arima_assets.decision import decide
 from arima_assets.triggers import TriggerContext, Verdict, load_triggers
 from arima_assets.triggers.calendar import ReleaseCalendarTrigger
-from arima_assets_tests.conftest import SMALL_ISBNS, small_sales_frame, write_sales
+from arima_assets_tests.conftest import SMALL_ISBNS
 from arima_assets_tests.test_decision import NOW, record_for, weekly
 
 ISBN = "9780722532935"
@@ -107,21 +107,10 @@ def test_a_broken_plugin_never_stops_the_decision(tmp_path: Path) -> None:
 
 
 def test_the_automation_retrains_before_a_listed_event_without_new_data(tmp_path: Path) -> None:
-    from arima_assets_tests.defs.conftest import AutomationWorld
+    from arima_assets_tests.defs.conftest import settled_world
 
-    write_sales(small_sales_frame(), tmp_path / "sales" / "export.csv")
     calendar = tmp_path / "calendar.csv"
-    config = get_arima_config(
-        "testing",
-        n_trials=2,
-        sales_path=str(tmp_path / "sales"),
-        state_dir=str(tmp_path / "state"),
-        mlflow_tracking_uri=f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}",
-        trigger_calendar=str(calendar),
-    )
-    world = AutomationWorld(tmp_path, config)
-    world.ingest()
-    world.settle()
+    world = settled_world(tmp_path, trigger_calendar=str(calendar))
     # the window opens two seconds after the models were trained (real time, as the model step's clock)
     opens = datetime.now(UTC) + timedelta(seconds=2)
     event = (opens + timedelta(weeks=4)).replace(tzinfo=None).isoformat(timespec="seconds")

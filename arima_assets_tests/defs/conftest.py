@@ -103,6 +103,25 @@ class AutomationWorld:
         return [record.status.value for record in reversed(records) if record.partition == partition]
 
 
+def settled_world(folder: Path, **overrides: object) -> AutomationWorld:
+    """A world on the small sample in `folder` (testing preset, 2 trials, `overrides`), ingested and settled."""
+    write_sales(small_sales_frame(), folder / "sales" / "export.csv")
+    config = get_arima_config(
+        "testing",
+        **{
+            "n_trials": 2,
+            "sales_path": str(folder / "sales"),
+            "state_dir": str(folder / "state"),
+            "mlflow_tracking_uri": f"sqlite:///{folder / 'mlflow' / 'mlflow.db'}",
+            **overrides,
+        },
+    )
+    world = AutomationWorld(folder, config)
+    world.ingest()
+    world.settle()
+    return world
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> AutomationWorld:
     """Two ISBNs of the sample (200 weeks) under the testing preset, nothing materialized yet."""

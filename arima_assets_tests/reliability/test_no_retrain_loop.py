@@ -2,28 +2,16 @@
 
 from datetime import timedelta
 
-from arima_assets.config import get_arima_config
 from arima_assets.data.sample import append_weeks
 from arima_assets_tests.conftest import SMALL_ISBNS, small_sales_frame, write_sales
-from arima_assets_tests.defs.conftest import AutomationWorld
+from arima_assets_tests.defs.conftest import settled_world
 
 DRIFTED, STABLE = SMALL_ISBNS
 
 
 def test_a_hundred_ticks_after_a_change_retrain_the_changed_isbn_once(tmp_path) -> None:
+    world = settled_world(tmp_path)
     base = small_sales_frame()
-    write_sales(base, tmp_path / "sales" / "export.csv")
-    config = get_arima_config(
-        "testing",
-        n_trials=2,
-        sales_path=str(tmp_path / "sales"),
-        state_dir=str(tmp_path / "state"),
-        mlflow_tracking_uri=f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}",
-    )
-    world = AutomationWorld(tmp_path, config)
-    world.ingest()
-    world.settle()
-
     update = append_weeks(base, DRIFTED, n_weeks=26, level_factor=3.0, seed=1, continue_others=False)
     write_sales(update.iloc[len(base) :], tmp_path / "sales" / "update.csv")
     world.ingest()
