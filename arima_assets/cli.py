@@ -33,7 +33,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "config":
-            print(json.dumps(get_arima_config(args.environment).public_dict(), indent=2))
+            from arima_assets.defs.resources import store_locations
+
+            config = get_arima_config(args.environment)
+            print(json.dumps({"stores": store_locations(config), "settings": config.public_dict()}, indent=2))
             return 0
         # Dagster's beta/preview notices (at the import of the definitions and dagster-mlflow, and during the
         # runs) are not for the user of the command: hidden in this block only, its filters restored on exit.

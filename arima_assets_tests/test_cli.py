@@ -1,5 +1,6 @@
 """The console script: `arima-assets run` prints the summary; bad input exits 2 with the message."""
 
+import json
 import math
 import os
 import subprocess
@@ -32,9 +33,15 @@ def test_invalid_setting_exits_2_with_the_message(
     assert "ARIMA_MAX_MODEL_AGE_DAYS='-1' is invalid" in capsys.readouterr().err
 
 
-def test_config_command_prints_effective_settings(capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_command_prints_effective_settings(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARIMA_MLFLOW_TRACKING_URI", "http://analyst:s3cret@mlflow.internal:5000")
     assert main(["config", "--env", "testing"]) == 0
-    assert '"n_trials": 3' in capsys.readouterr().out
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["settings"]["n_trials"] == 3 and shown["stores"]["environment"] == "testing"
+    assert shown["stores"]["mlflow_tracking_uri"] == "http://***@mlflow.internal:5000"
+    assert shown["stores"]["model_store"].endswith("models") and "s3cret" not in json.dumps(shown)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import dagster as dg
 from arima_assets.config import ArimaConfig
 from arima_assets.defs.automation import report_condition
 from arima_assets.defs.partitions import ISBN_PARTITIONS_NAME
-from arima_assets.defs.resources import ModelStoreResource
+from arima_assets.defs.resources import ModelStoreResource, store_locations
 from arima_assets.report import build_report
 
 __all__ = ["retraining_report"]
@@ -39,5 +39,7 @@ def retraining_report(
             "fit_seconds_saved": stats["fit_seconds_saved"],
             "report": dg.MetadataValue.json(report),
             "path": dg.MetadataValue.path(str(path)),
+            "environment": arima_config.environment,
+            "stores": dg.MetadataValue.json(store_locations(arima_config)),
         }
     )

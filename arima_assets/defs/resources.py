@@ -10,9 +10,10 @@ from upath import UPath
 
 from arima_assets.config import ArimaConfig
 from arima_assets.defs.tracking import mlflow_resource
+from arima_assets.environment import redact_uri
 from arima_assets.store import ModelStore
 
-__all__ = ["ModelStoreResource", "ParquetIOManager", "build_resources"]
+__all__ = ["ModelStoreResource", "ParquetIOManager", "build_resources", "store_locations"]
 
 
 class ModelStoreResource(dg.ConfigurableResource):
@@ -58,12 +59,28 @@ class ParquetIOManagerResource(dg.ConfigurableIOManagerFactory):
         return ParquetIOManager(base_path=UPath(self.base_dir))
 
 
-def build_resources(config: ArimaConfig) -> dict[str, object]:
-    """The resources for a deployment: config, model store, parquet IO manager, MLflow tracking."""
+def store_locations(config: ArimaConfig) -> dict[str, str]:
+    """Where this deployment keeps each store (credentials redacted): shown by `arima-assets config` and in the
+    retraining report's metadata."""
     state = Path(config.state_dir)
     return {
+        "environment": config.environment,
+        "dagster_instance": os.environ.get("DAGSTER_HOME", "DAGSTER_HOME (unset)")
+        + " for dagster dev; <output_dir>/dagster for the CLI and the Python API",
+        "model_store": str(state / "models"),
+        "tables": str(state / "tables"),
+        "reports": str(state / "reports"),
+        "mlflow_tracking_uri": redact_uri(config.mlflow_tracking_uri),
+        "sales_path": config.sales_path,
+    }
+
+
+def build_resources(config: ArimaConfig) -> dict[str, object]:
+    """The resources for a deployment: config, model store, parquet IO manager, MLflow tracking."""
+    stores = store_locations(config)
+    return {
         "arima_config": config,
-        "model_store": ModelStoreResource(folder=str(state / "models")),
-        "io_manager": ParquetIOManagerResource(base_dir=str(state / "tables")),
+        "model_store": ModelStoreResource(folder=stores["model_store"]),
+        "io_manager": ParquetIOManagerResource(base_dir=stores["tables"]),
         "mlflow": mlflow_resource(config),
     }
