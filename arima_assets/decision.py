@@ -31,6 +31,8 @@ from arima_assets.forecasting import (
 from arima_assets.triggers import TriggerContext, load_triggers
 
 __all__ = [
+    "Action",
+    "StepStatus",
     "Trigger",
     "TriggerResult",
     "Decision",
@@ -64,6 +66,24 @@ class Trigger(StrEnum):
     DRIFT = "drift"
     PERFORMANCE = "performance"
     CHALLENGER = "challenger"
+
+
+class Action(StrEnum):
+    """What the engine decides for an ISBN."""
+
+    TRAIN = "train"
+    PROMOTE = "promote"
+    REUSE = "reuse"
+
+
+class StepStatus(StrEnum):
+    """What an ISBN's model step did (and "failed" when it raised): the vocabulary of outcomes and reports."""
+
+    TRAINED = "trained"
+    KEPT = "kept"
+    PROMOTED = "promoted"
+    REUSED = "reused"
+    FAILED = "failed"
 
 
 #: Triggers that are evidence that the series changed: after them the champion cannot defend its place with
@@ -175,18 +195,18 @@ class TriggerResult:
 class Decision:
     """Train or reuse, and every trigger's verdict that led there."""
 
-    action: str  # "train" | "promote" | "reuse"
+    action: Action
     triggers: tuple[TriggerResult, ...]
 
     @property
     def retrain(self) -> bool:
         """True when a new model must be trained."""
-        return self.action == "train"
+        return self.action == Action.TRAIN
 
     @property
     def stale(self) -> bool:
         """True when the champion must change (train or promote): what the automation acts on."""
-        return self.action != "reuse"
+        return self.action != Action.REUSE
 
     @property
     def fired(self) -> list[Trigger | str]:
@@ -206,7 +226,7 @@ class Decision:
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
         return {
-            "action": self.action,
+            "action": str(self.action),
             "fired": [str(t) for t in self.fired],
             "reasons": self.reasons,
             "triggers": [t.to_dict() for t in self.triggers],
@@ -485,11 +505,11 @@ def decide(
     triggers = evaluate_triggers(record, series, settings, now or datetime.now(UTC), candidate)
     fired = {t.trigger for t in triggers if t.fired}
     if Trigger.CHALLENGER in fired:
-        action = "promote"
+        action = Action.PROMOTE
     elif fired:
-        action = "train"
+        action = Action.TRAIN
     else:
-        action = "reuse"
+        action = Action.REUSE
     return Decision(action, triggers)
 
 

@@ -14,6 +14,7 @@ import dagster as dg
 from filelock import FileLock
 
 from arima_assets.config import ArimaConfig, default_tracking_uri, get_arima_config
+from arima_assets.decision import StepStatus
 from arima_assets.defs.partitions import ISBN_PARTITIONS_NAME
 from arima_assets.report import build_report
 from arima_assets.store import ModelStore, Outcome
@@ -188,6 +189,6 @@ def _outcome_of(isbn: str, result: dg.ExecuteInProcessResult, store: ModelStore)
         if getattr(data, "error", None) is not None
     ]
     error = errors[0] if errors else f"run {result.run_id} failed"
-    failed = Outcome(isbn=isbn, status="failed", decision={}, run_id=result.run_id, error=error)
+    failed = Outcome(isbn=isbn, status=StepStatus.FAILED, decision={}, run_id=result.run_id, error=error)
     store.put_outcome(failed)
     return failed

@@ -18,8 +18,10 @@ import pandas as pd
 from arima_assets.config import ArimaConfig
 from arima_assets.decision import (
     CHANGE_TRIGGERS,
+    Action,
     Decision,
     ModelRecord,
+    StepStatus,
     Trigger,
     challenger_evidence_weeks,
     decide,
@@ -54,7 +56,7 @@ class ModelStepResult:
     fired: no fit). `candidate` is the pending challenger to keep after this step (None: none pending).
     """
 
-    status: str
+    status: StepStatus
     decision: Decision
     champion: ModelRecord
     challenger: ModelRecord | None
@@ -229,17 +231,17 @@ def run_model_step(
     """
     now = now or datetime.now(UTC)
     decision = decide(champion, series, config, now, candidate)
-    if decision.action == "promote":
+    if decision.action == Action.PROMOTE:
         assert candidate is not None
         reason = decision.get(Trigger.CHALLENGER).reason
         promoted = replace(candidate, age_clock_start=now)
-        return ModelStepResult("promoted", decision, promoted, None, None, reason, 0.0, promoted.fit_seconds)
-    if decision.action == "reuse":
+        return ModelStepResult(StepStatus.PROMOTED, decision, promoted, None, None, reason, 0.0, promoted.fit_seconds)
+    if decision.action == Action.REUSE:
         assert champion is not None
         if candidate is not None and _candidate_expired(candidate, series, config):
             candidate = None
         return ModelStepResult(
-            "reused", decision, champion, None, None, None, 0.0, champion.fit_seconds, candidate=candidate
+            StepStatus.REUSED, decision, champion, None, None, None, 0.0, champion.fit_seconds, candidate=candidate
         )
 
     warm = None
@@ -262,10 +264,10 @@ def run_model_step(
     else:
         promote, reason = _promote(champion, result, series, config)
     if promote:
-        return ModelStepResult("trained", decision, challenger, challenger, result, reason, fit_seconds, 0.0)
+        return ModelStepResult(StepStatus.TRAINED, decision, challenger, challenger, result, reason, fit_seconds, 0.0)
     kept = _confirm_champion(champion, series, now, change_start)
     pending = None if changed else challenger  # after a change the champion won on post-change weeks: final
-    return ModelStepResult("kept", decision, kept, challenger, result, reason, fit_seconds, 0.0, pending)
+    return ModelStepResult(StepStatus.KEPT, decision, kept, challenger, result, reason, fit_seconds, 0.0, pending)
 
 
 def _first_week_after(champion: ModelRecord, series: pd.Series) -> str | None:

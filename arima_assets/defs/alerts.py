@@ -18,8 +18,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
-from dagster._core.event_api import PartitionKeyFilter
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from arima_assets.alerting import (
     ALERT_WEBHOOK_ENV,
@@ -31,6 +29,7 @@ from arima_assets.alerting import (
     post_json,
     webhook_url,
 )
+from arima_assets.defs._dagster_internals import AssetCheckExecutionRecordStatus, PartitionKeyFilter
 
 __all__ = ["ALERT_CHECKS", "DRIFT_ALERT_SENSOR", "AlertCursor", "build_drift_alert_sensor", "load_alert"]
 

@@ -11,12 +11,10 @@
 from datetime import UTC, datetime
 
 import dagster as dg
-from dagster._core.definitions.declarative_automation.automation_context import AutomationContext
-from dagster._core.event_api import AssetRecordsFilter
-from dagster._core.events import DagsterEventType
 
 from arima_assets.config import ArimaConfig
 from arima_assets.decision import age_verdict, custom_trigger_results, forced_verdict
+from arima_assets.defs._dagster_internals import AssetRecordsFilter, AutomationContext, DagsterEventType
 
 __all__ = [
     "AGE_CLOCK_METADATA_KEY",

@@ -8,7 +8,7 @@ from dagster_mlflow.resources import MlFlow
 
 from arima_assets.champions import current_champion
 from arima_assets.config import ArimaConfig
-from arima_assets.decision import ModelRecord
+from arima_assets.decision import ModelRecord, StepStatus
 from arima_assets.defs.automation import AGE_CLOCK_METADATA_KEY, model_condition
 from arima_assets.defs.data_assets import series_from_frame
 from arima_assets.defs.partitions import isbn_partitions
@@ -34,8 +34,8 @@ def model_metadata(step: ModelStepResult) -> dict[str, object]:
     champion: ModelRecord = step.champion
     decision = step.decision
     metadata: dict[str, object] = {
-        "status": step.status,
-        "decision": decision.action,
+        "status": str(step.status),
+        "decision": str(decision.action),
         "reasons": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in decision.reasons)),
         "triggers_fired": ", ".join(str(t) for t in decision.fired) or "none",
         "spec": champion.spec_label,
@@ -87,7 +87,7 @@ def _model_step(
         store.put_outcome(
             Outcome(
                 isbn=isbn,
-                status="failed",
+                status=StepStatus.FAILED,
                 decision={},
                 run_id=context.run.run_id,
                 error=f"{type(exc).__name__}: {exc}",

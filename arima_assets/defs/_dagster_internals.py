@@ -1,0 +1,26 @@
+"""The private Dagster names this project uses, in one place (pinned dagster 1.13.27).
+
+Dagster 1.13 has no public export for these; each is used because the public API does not cover the need:
+
+- `AutomationContext`: the argument of a custom `AutomationCondition.evaluate` (the per-ISBN age clock and the
+  custom triggers are evaluated in `automation.ModelClockCondition`).
+- `AssetRecordsFilter`, `DagsterEventType`: batched reads of the latest materialization per partition (the age
+  clocks of thousands of partitions in one tick).
+- `PartitionKeyFilter`, `AssetCheckExecutionRecordStatus`: reading the failed check evaluations of one ISBN for
+  the drift alerts.
+
+When Dagster moves or exports them, only this module changes.
+"""
+
+from dagster._core.definitions.declarative_automation.automation_context import AutomationContext
+from dagster._core.event_api import AssetRecordsFilter, PartitionKeyFilter
+from dagster._core.events import DagsterEventType
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+__all__ = [
+    "AssetCheckExecutionRecordStatus",
+    "AssetRecordsFilter",
+    "AutomationContext",
+    "DagsterEventType",
+    "PartitionKeyFilter",
+]
