@@ -202,18 +202,28 @@ class ArimaModel:
     def _param_array(self) -> np.ndarray:
         return np.fromiter(self.params.values(), dtype=float, count=len(self.params))
 
-    def _filter(self, series: WeeklySeries):
-        """SARIMAX results of the kept parameters on `series` (no optimisation)."""
-        if len(series) <= self.spec.burn_in:
-            raise ValueError(
-                f"y has {len(series)} observations; {self.spec.label()} needs more than {self.spec.burn_in} to filter"
-            )
+    def _require_parameters(self) -> None:
+        if self.trained_until is None or self._origin is None:
+            raise RuntimeError(f"ArimaModel({self.spec.label()}) has no parameters; call fit() or from_dict()")
+
+    def _filter_model(self, series: WeeklySeries) -> SARIMAX:
+        """The undifferenced SARIMAX of `series` that the kept parameters are filtered with (weeks and parameter
+        names checked against the model)."""
         week_offsets(series, self._origin)  # raises if dates/positions do not line up with the model's weeks
         exog = _design(self.spec, series, self._origin)
         model = _sarimax(self.spec, _forward(self.spec, series.values), exog, differenced=False)
         expected = _param_names(self.spec, model)
         if expected != self.param_names:
             raise ValueError(f"parameter names {self.param_names} do not match the spec's {expected}")
+        return model
+
+    def _filter(self, series: WeeklySeries):
+        """SARIMAX results of the kept parameters on `series` (no optimisation)."""
+        if len(series) <= self.spec.burn_in:
+            raise ValueError(
+                f"y has {len(series)} observations; {self.spec.label()} needs more than {self.spec.burn_in} to filter"
+            )
+        model = self._filter_model(series)
         try:
             with _quiet_statsmodels():
                 result = model.filter(self._param_array(), cov_type="none")
@@ -353,8 +363,7 @@ class ArimaModel:
         and `n_obs` keep describing the training data. Works on a parameters-only model
         (``from_dict(..., refilter=False)``): one filter instead of two.
         """
-        if self.trained_until is None or self._origin is None:
-            raise RuntimeError(f"ArimaModel({self.spec.label()}) has no parameters; call fit() or from_dict()")
+        self._require_parameters()
         series = as_weekly_series(y).tail(MAX_FILTER_WEEKS)
         fresh = self._copy_fitted()
         fresh._data = series
@@ -423,15 +432,9 @@ class ArimaModel:
              0, horizon, 2 * horizon, ... of `y_new` for the new weeks that follow each origin, NaN past the
              last new week).
         """
-        if not self.params and self.spec.exog_names:
-            raise RuntimeError(f"ArimaModel({self.spec.label()}) has no parameters")
+        self._require_parameters()
         series = as_weekly_series(y_new, name="y_new")
-        week_offsets(series, self._origin)
-        exog = _design(self.spec, series, self._origin)
-        model = _sarimax(self.spec, _forward(self.spec, series.values), exog, differenced=False)
-        expected = _param_names(self.spec, model)
-        if expected != self.param_names:
-            raise ValueError(f"parameter names {self.param_names} do not match the spec's {expected}")
+        model = self._filter_model(series)
         state = np.asarray(state, dtype=float)
         state_cov = np.asarray(state_cov, dtype=float)
         if state.shape != (model.k_states,) or state_cov.shape != (model.k_states, model.k_states):
@@ -511,12 +514,6 @@ class ArimaModel:
         names, values = list(d["param_names"]), list(d["params"])
         if len(names) != len(values):
             raise ValueError(f"ArimaModel.from_dict: {len(names)} param_names but {len(values)} params")
-        start = parse(index["start"])
-        y = np.asarray(d["y_tail"], dtype=float)
-        if kind == DATETIME:
-            y_series: pd.Series | np.ndarray = pd.Series(y, index=pd.date_range(start, periods=len(y), freq="7D"))
-        else:
-            y_series = pd.Series(y, index=pd.RangeIndex(start, start + len(y)))
         model = cls(ModelSpec.from_dict(d["spec"]))
         model.params = {str(n): float(v) for n, v in zip(names, values, strict=True)}
         model.trained_until = parse(d["trained_until"])
@@ -525,6 +522,12 @@ class ArimaModel:
         model._origin = parse(index["origin"])
         if not refilter:
             return model
+        start = parse(index["start"])
+        y = np.asarray(d["y_tail"], dtype=float)
+        if kind == DATETIME:
+            y_series: pd.Series | np.ndarray = pd.Series(y, index=pd.date_range(start, periods=len(y), freq="7D"))
+        else:
+            y_series = pd.Series(y, index=pd.RangeIndex(start, start + len(y)))
         model._data = as_weekly_series(y_series, name="y_tail")
         model._result = model._filter(model._data)
         return model
