@@ -41,8 +41,6 @@ __all__ = [
     "age_trigger",
     "age_verdict",
     "forced_verdict",
-    "drift_trigger",
-    "performance_trigger",
     "challenger_trigger",
     "challenger_evidence_weeks",
     "CHANGE_TRIGGERS",
@@ -299,21 +297,6 @@ def _result_of(trigger: Trigger, result: Any, cooldown: bool) -> TriggerResult:
     return TriggerResult(Trigger.PERFORMANCE, result.degraded, reason, result.ratio, 1 + result.threshold)
 
 
-def drift_trigger(
-    record: ModelRecord, model: ArimaModel, series: pd.Series, settings: DecisionSettings
-) -> TriggerResult:
-    """Fires when the weeks since training drifted from the training window (see forecasting.drift)."""
-    required = required_evidence_weeks(record, settings)
-    result = assess_drift(
-        model,
-        series,
-        settings.drift_threshold,
-        min_recent_weeks=required,
-        regime_start=_regime_location(record, series),
-    )
-    return _result_of(Trigger.DRIFT, result, required > settings.min_evidence_weeks)
-
-
 #: Significance level of the performance test. The test is repeated every week on a growing window, so a
 #: per-look level of 0.05 piles up false alarms over a model's life (measured: 4 of 17 stable replay series
 #: within 26 weeks); 0.01 keeps the family-wise rate near that of one 0.05 test over a half-year of looks.
@@ -323,69 +306,61 @@ PERFORMANCE_ALPHA = 0.01
 #: otherwise make any later error an infinite ratio.
 MIN_BASELINE_MASE = 0.05
 
-
-def performance_trigger(
-    record: ModelRecord, model: ArimaModel, series: pd.Series, settings: DecisionSettings
-) -> TriggerResult:
-    """Fires when out-of-sample error since training is worse than the holdout baseline by the threshold.
-
-    The baseline is the holdout MASE measured at training (the CV MASE if the holdout could not be scored),
-    floored at MIN_BASELINE_MASE.
-    """
-    baseline = _baseline_mase(record)
-    if baseline is None:
-        return TriggerResult(Trigger.PERFORMANCE, False, "no baseline error recorded for this model")
-    required = required_evidence_weeks(record, settings)
-    result = assess_performance(
-        model,
-        series,
-        baseline_mase=baseline,
-        threshold=settings.performance_threshold,
-        horizon=settings.forecast_horizon,
-        min_recent_weeks=required,
-        alpha=PERFORMANCE_ALPHA,
-        baseline_scaled=_holdout_scaled(record),
-    )
-    return _result_of(Trigger.PERFORMANCE, result, required > settings.min_evidence_weeks)
+_NO_BASELINE = "no baseline error recorded for this model"
+_CONSTANT_WINDOW = "constant training window: MASE is undefined, performance cannot be judged"
 
 
 def _data_triggers(record: ModelRecord, series: pd.Series, settings: DecisionSettings) -> list[TriggerResult]:
-    """Drift and performance: from the record's filter checkpoint and the new weeks only when it has one (about
-    a millisecond), else by re-filtering the whole series. Nothing is filtered before enough weeks arrived."""
+    """Drift (see forecasting.drift) and performance: out-of-sample error since training against the holdout MASE
+    (the CV MASE without a holdout), floored at MIN_BASELINE_MASE, tested at PERFORMANCE_ALPHA.
+
+    From the record's filter checkpoint and the new weeks only when it has one (about a millisecond), else by
+    re-filtering the whole series. Nothing is filtered before enough weeks arrived.
+    """
     required = required_evidence_weeks(record, settings)
-    cooldown = required > settings.min_evidence_weeks
     n_new = evidence_weeks(record, series)
     baseline = _baseline_mase(record)
+    regime = _regime_location(record, series)
+    performance: Any = _NO_BASELINE
     if n_new < required:
         drift = insufficient_drift_data(n_new, required, settings.drift_threshold)
-        results = [_result_of(Trigger.DRIFT, drift, cooldown)]
-        if baseline is None:
-            return [*results, TriggerResult(Trigger.PERFORMANCE, False, "no baseline error recorded for this model")]
-        performance = insufficient_performance_data(n_new, required, baseline, settings.performance_threshold)
-        return [*results, _result_of(Trigger.PERFORMANCE, performance, cooldown)]
-    if not record.checkpoint:
+        if baseline is not None:
+            performance = insufficient_performance_data(n_new, required, baseline, settings.performance_threshold)
+    elif record.checkpoint:
+        checkpoint = Checkpoint.from_dict(record.checkpoint)
+        new = track_new_weeks(record.load_model(refilter=False), checkpoint, series, settings.forecast_horizon)
+        drift = drift_from_errors(checkpoint.baseline, new.errors, new.values, settings.drift_threshold, regime)
+        if baseline is not None and not math.isfinite(checkpoint.scale):
+            performance = _CONSTANT_WINDOW
+        elif baseline is not None:
+            performance = performance_from_errors(
+                new.block_errors,
+                checkpoint.scale,
+                baseline,
+                settings.performance_threshold,
+                alpha=PERFORMANCE_ALPHA,
+                baseline_scaled=_holdout_scaled(record),
+            )
+    else:
         model = record.load_model()
-        return [drift_trigger(record, model, series, settings), performance_trigger(record, model, series, settings)]
-    checkpoint = Checkpoint.from_dict(record.checkpoint)
-    new = track_new_weeks(record.load_model(refilter=False), checkpoint, series, settings.forecast_horizon)
-    drift = drift_from_errors(
-        checkpoint.baseline, new.errors, new.values, settings.drift_threshold, _regime_location(record, series)
-    )
-    results = [_result_of(Trigger.DRIFT, drift, cooldown)]
-    if baseline is None:
-        return [*results, TriggerResult(Trigger.PERFORMANCE, False, "no baseline error recorded for this model")]
-    if not math.isfinite(checkpoint.scale):
-        reason = "constant training window: MASE is undefined, performance cannot be judged"
-        return [*results, TriggerResult(Trigger.PERFORMANCE, False, reason)]
-    performance = performance_from_errors(
-        new.block_errors,
-        checkpoint.scale,
-        baseline,
-        settings.performance_threshold,
-        alpha=PERFORMANCE_ALPHA,
-        baseline_scaled=_holdout_scaled(record),
-    )
-    return [*results, _result_of(Trigger.PERFORMANCE, performance, cooldown)]
+        drift = assess_drift(model, series, settings.drift_threshold, required, regime_start=regime)
+        if baseline is not None:
+            performance = assess_performance(
+                model,
+                series,
+                baseline_mase=baseline,
+                threshold=settings.performance_threshold,
+                horizon=settings.forecast_horizon,
+                min_recent_weeks=required,
+                alpha=PERFORMANCE_ALPHA,
+                baseline_scaled=_holdout_scaled(record),
+            )
+    cooldown = required > settings.min_evidence_weeks
+    if isinstance(performance, str):
+        performance_result = TriggerResult(Trigger.PERFORMANCE, False, performance)
+    else:
+        performance_result = _result_of(Trigger.PERFORMANCE, performance, cooldown)
+    return [_result_of(Trigger.DRIFT, drift, cooldown), performance_result]
 
 
 def challenger_evidence_weeks(candidate: ModelRecord, series: pd.Series) -> int:
@@ -426,11 +401,10 @@ def custom_trigger_results(
 ) -> list[TriggerResult]:
     """The verdicts of the configured custom triggers (see arima_assets.triggers). A trigger that fails to load
     or to answer does not fire; its result says why, so one broken plug-in never stops the decisions."""
-    custom, calendar = getattr(settings, "custom_triggers", ""), getattr(settings, "trigger_calendar", "")
-    if not (custom or calendar):
+    if not (settings.custom_triggers or settings.trigger_calendar):
         return []
     try:
-        plugins = load_triggers(custom, calendar)
+        plugins = load_triggers(settings.custom_triggers, settings.trigger_calendar)
     except ValueError as exc:
         return [TriggerResult("custom_triggers", False, f"custom triggers cannot be loaded: {exc}")]
     context = TriggerContext(isbn=isbn, now=now, age_clock_start=age_clock_start, record=record, series=series)
