@@ -53,7 +53,7 @@ def record_from_registry(data: dict[str, Any], isbn: str, version: int, record_r
 def _cached(store: ModelStore, isbn: str) -> ModelRecord | None:
     try:
         return store.get_champion(isbn)
-    except (StoreError, KeyError, TypeError, ValueError) as exc:  # unreadable cache: rebuilt from the registry
+    except StoreError as exc:  # unreadable cache: rebuilt from the registry
         logger.warning("ISBN %s: local champion record unreadable (%s); rebuilding it from the registry", isbn, exc)
         return None
 

@@ -56,18 +56,16 @@ class ModelStore:
         self.folder = Path(folder)
 
     def get_champion(self, isbn: str) -> ModelRecord | None:
-        """The ISBN's champion record, or None when it has none."""
-        data = self._read(self.folder / "champions" / f"{isbn}.json")
-        return None if data is None else ModelRecord.from_dict(data)
+        """The ISBN's champion record, or None when it has none (StoreError when the file is unreadable)."""
+        return self._read_record(self.folder / "champions" / f"{isbn}.json")
 
     def put_champion(self, record: ModelRecord) -> None:
         """Replace the ISBN's champion atomically."""
         self._write(self.folder / "champions" / f"{record.isbn}.json", record.to_dict())
 
     def get_candidate(self, isbn: str) -> ModelRecord | None:
-        """The ISBN's pending challenger (trained, not promoted yet), or None."""
-        data = self._read(self.folder / "candidates" / f"{isbn}.json")
-        return None if data is None else ModelRecord.from_dict(data)
+        """The ISBN's pending challenger (trained, not promoted yet), or None (StoreError when unreadable)."""
+        return self._read_record(self.folder / "candidates" / f"{isbn}.json")
 
     def put_candidate(self, isbn: str, record: ModelRecord | None) -> None:
         """Set (atomically) or clear the ISBN's pending challenger."""
@@ -113,6 +111,16 @@ class ModelStore:
             isbns = sorted(p.stem for p in (self.folder / "outcomes").glob("*.json"))
         found = {isbn: self.get_outcome(isbn) for isbn in isbns}
         return {isbn: outcome for isbn, outcome in found.items() if outcome is not None}
+
+    @classmethod
+    def _read_record(cls, path: Path) -> ModelRecord | None:
+        data = cls._read(path)
+        if data is None:
+            return None
+        try:
+            return ModelRecord.from_dict(data)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StoreError(f"model store file {path} is not a model record: {type(exc).__name__}: {exc}") from exc
 
     @staticmethod
     def _read(path: Path) -> dict[str, Any] | None:

@@ -95,7 +95,7 @@ def _model_step(
         )
         context.log.error(f"model step failed for ISBN {isbn}:\n{traceback.format_exc()}")
         raise
-    if step.status != "reused":
+    if step.status != StepStatus.REUSED:
         store.put_champion(step.champion)
     if step.candidate != candidate:
         store.put_candidate(isbn, step.candidate)
@@ -120,7 +120,7 @@ def _pending_challenger(store: ModelStore, isbn: str, champion: ModelRecord | No
         return None
     try:
         return store.get_candidate(isbn)
-    except (StoreError, KeyError, TypeError, ValueError):
+    except StoreError:
         return None
 
 
