@@ -24,7 +24,7 @@ from typing import Any
 
 from arima_assets.decision import ModelRecord
 from arima_assets.registry import ModelRegistry
-from arima_assets.registry.records import model_name
+from arima_assets.registry.records import model_name, version_uri
 from arima_assets.store import ModelStore, StoreError
 
 __all__ = ["current_champion", "record_for_registry", "record_from_registry"]
@@ -44,7 +44,7 @@ def record_from_registry(data: dict[str, Any], isbn: str, version: int, record_r
         raise ValueError(f"the registry record of {model_name(isbn)} v{version} belongs to ISBN {record.isbn}")
     links = {
         "version": str(version),
-        "model_uri": f"models:/{model_name(isbn)}/{version}",
+        "model_uri": version_uri(isbn, version),
         "record_run_id": record_run_id,
     }
     return replace(record, mlflow=links)

@@ -18,7 +18,7 @@ from mlflow.tracking import MlflowClient
 from arima_assets.champions import record_for_registry
 from arima_assets.config import ArimaConfig, redact_uri
 from arima_assets.registry import ModelRegistry, check_available, default_artifact_location
-from arima_assets.registry.records import model_name
+from arima_assets.registry.records import version_uri
 from arima_assets.registry.registry import RECORD_RUN_TAG
 from arima_assets.registry.tracking import ensure_experiment
 from arima_assets.training import ModelStepResult
@@ -135,16 +135,20 @@ def track_model_step(
         )
         links.update(version=str(version.version), model_uri=version.uri, record_run_id=run_id)
     elif step.status == "kept" and challenger is not None:
-        if registry.champion_pointer(isbn) is None:  # store champion predates this registry: register it first
-            registry.promote_challenger(isbn, run_id, champion.model, reason="champion registered from the store")
+        pointer = registry.champion_pointer(isbn)
+        if pointer is None:  # store champion predates this registry: register it first
+            info = registry.promote_challenger(
+                isbn, run_id, champion.model, reason="champion registered from the store"
+            )
+            pointer = (info.version, run_id)
+        champion_version = pointer[0]
         version = registry.record_kept_champion(isbn, run_id, challenger.model, reason=step.promotion_reason or "")
-        champion_version = registry.champion_pointer(isbn)[0]
         registry.log_record(run_id, record_for_registry(champion))
         registry.set_record_run(isbn, champion_version, run_id)  # commit point of the re-anchored champion
         links.update(
             rejected_version=str(version.version),
             version=str(champion_version),
-            model_uri=f"models:/{model_name(isbn)}/{champion_version}",
+            model_uri=version_uri(isbn, champion_version),
             record_run_id=run_id,
         )
         if step.candidate is not None:

@@ -8,7 +8,14 @@ from typing import Any
 
 from arima_assets.registry._inputs import check_isbn
 
-__all__ = ["CHAMPION_ALIAS", "MODEL_NAME_PREFIX", "ChampionRecord", "ModelVersionInfo", "model_name"]
+__all__ = [
+    "CHAMPION_ALIAS",
+    "MODEL_NAME_PREFIX",
+    "ChampionRecord",
+    "ModelVersionInfo",
+    "model_name",
+    "version_uri",
+]
 
 MODEL_NAME_PREFIX = "arima-"
 CHAMPION_ALIAS = "champion"
@@ -21,6 +28,11 @@ def model_name(isbn: str) -> str:
         ValueError: ``isbn`` is not 1-100 letters, digits, ``_``, ``.``, ``-`` (first a letter/digit).
     """
     return f"{MODEL_NAME_PREFIX}{check_isbn(isbn)}"
+
+
+def version_uri(isbn: str, version: int | str) -> str:
+    """``models:/arima-<isbn>/<version>``, loadable with ``mlflow.pyfunc.load_model``."""
+    return f"models:/{model_name(isbn)}/{version}"
 
 
 @dataclass(frozen=True)
@@ -38,7 +50,7 @@ class ModelVersionInfo:
     @property
     def uri(self) -> str:
         """``models:/arima-<isbn>/<version>``, loadable with ``mlflow.pyfunc.load_model``."""
-        return f"models:/{self.name}/{self.version}"
+        return version_uri(self.isbn, self.version)
 
 
 @dataclass(frozen=True)
