@@ -4,15 +4,14 @@ The `mlflow` resource is dagster-mlflow's `mlflow_tracking`, preceded by a quick
 unreachable store fails the step with a clear error before anything is trained or moved.
 """
 
-import fcntl
-from collections.abc import Iterator
-from contextlib import contextmanager
+import contextlib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_mlflow import end_mlflow_on_run_finished, mlflow_tracking
+from filelock import FileLock
 from mlflow.tracking import MlflowClient
 
 from arima_assets.champions import record_for_registry
@@ -34,23 +33,16 @@ __all__ = [
 EXPERIMENT_NAME = "arima_assets"
 
 
-@contextmanager
-def _store_init_lock(tracking_uri: str) -> Iterator[None]:
+def _store_init_lock(tracking_uri: str) -> contextlib.AbstractContextManager[object]:
     """Serialise first-time creation of a local sqlite store across concurrent runs (a file lock beside it).
 
     Two runs creating the same fresh MLflow database at once fail with "table ... already exists".
     """
     if not tracking_uri.startswith("sqlite:///"):
-        yield
-        return
+        return contextlib.nullcontext()
     lock_path = Path(tracking_uri.removeprefix("sqlite:///")).parent / ".mlflow-init.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return FileLock(lock_path)
 
 
 def prepare_tracking_store(tracking_uri: str) -> None:
