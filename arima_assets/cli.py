@@ -1,4 +1,5 @@
-"""Command line: `arima-assets run ...` runs the pipeline and prints the summary; `arima-assets config`."""
+"""Command line: `arima-assets run ...` runs the pipeline and prints the summary; `arima-assets config` shows the
+settings and stores; `arima-assets init` creates a deployment's stores once, before its workers start."""
 
 from __future__ import annotations
 
@@ -23,6 +24,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the whole report as JSON")
     show = sub.add_parser("config", help="print the effective configuration")
     show.add_argument("--env", dest="environment")
+    init = sub.add_parser(
+        "init",
+        help="create this deployment's stores once (Dagster instance under DAGSTER_HOME, MLflow store and "
+        "experiment, state folders) before starting the webserver, the daemon and the workers",
+    )
+    init.add_argument("--env", dest="environment")
     return parser
 
 
@@ -37,6 +44,15 @@ def main(argv: list[str] | None = None) -> int:
 
             config = get_arima_config(args.environment)
             print(json.dumps({"stores": store_locations(config), "settings": config.public_dict()}, indent=2))
+            return 0
+        if args.command == "init":
+            with warnings.catch_warnings():
+                from arima_assets.pipeline import ignore_dagster_warnings
+
+                ignore_dagster_warnings()
+                from arima_assets.defs.deployment import prepare_stores
+
+                print(json.dumps(prepare_stores(get_arima_config(args.environment)), indent=2))
             return 0
         # Dagster's beta/preview notices (at the import of the definitions and dagster-mlflow, and during the
         # runs) are not for the user of the command: hidden in this block only, its filters restored on exit.

@@ -12,6 +12,7 @@ from arima_assets.config import ArimaConfig, get_arima_config
 from arima_assets.defs.alerts import build_drift_alert_sensor
 from arima_assets.defs.checks import model_checks
 from arima_assets.defs.data_assets import book_sales, weekly_sales
+from arima_assets.defs.deployment import build_executor
 from arima_assets.defs.forecast_assets import sales_forecast
 from arima_assets.defs.model_assets import build_model_asset
 from arima_assets.defs.report_assets import retraining_report
@@ -29,8 +30,7 @@ def build_definitions(config: ArimaConfig | None = None) -> dg.Definitions:
         asset_checks=model_checks,
         sensors=[build_sales_files_sensor(config), *build_automation_sensors(), build_drift_alert_sensor()],
         resources=build_resources(config),
-        # one ISBN's run is a short chain (series -> model -> forecast): one process per run, not one per step
-        executor=dg.in_process_executor,
+        executor=build_executor(config.environment),
     )
 
 

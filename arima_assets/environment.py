@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-__all__ = ["ENVIRONMENTS", "DEFAULT_ENVIRONMENT", "get_environment", "redact_uri", "state_dir"]
+__all__ = ["ENVIRONMENTS", "DEFAULT_ENVIRONMENT", "env_text", "get_environment", "redact_uri", "state_dir"]
 
 ENVIRONMENTS: tuple[str, ...] = ("development", "testing", "production")
 DEFAULT_ENVIRONMENT = "development"
@@ -24,6 +24,11 @@ def get_environment(explicit: str | None = None) -> str:
     if name not in ENVIRONMENTS:
         raise ValueError(f"{source}={name!r} is not a known environment; allowed: {', '.join(ENVIRONMENTS)}")
     return name
+
+
+def env_text(name: str, default: str) -> str:
+    """The stripped value of environment variable `name`, or `default` when it is unset or blank."""
+    return os.environ.get(name, "").strip() or default
 
 
 def state_dir() -> Path:

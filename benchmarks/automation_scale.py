@@ -15,14 +15,18 @@ whose model checks passed. Then ``dagster.evaluate_automation_conditions`` ticks
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import yaml
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
@@ -42,6 +46,7 @@ from benchmarks.settings import preset_config
 __all__ = ["make_isbns", "run_automation_scale"]
 
 MODEL = dg.AssetKey("arima_model")
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 _SETUP_RUN_ID = "benchmark-setup"
 #: The project's checks on arima_model (each passes at setup; each should run again after a retrain).
 _CHECKS = tuple(key.name for check in model_checks for key in check.check_keys)
@@ -201,8 +206,39 @@ def _tick(
     return row, result.cursor
 
 
+@contextlib.contextmanager
+def _instance(folder: str, storage: str) -> Iterator[dg.DagsterInstance]:
+    """A temporary instance: sqlite files in `folder`, or a fresh Postgres database (dropped afterwards)."""
+    if storage == "sqlite":
+        with dg.DagsterInstance.local_temp(folder) as instance:
+            yield instance
+        return
+    if storage != "postgres":
+        raise ValueError(f"storage must be 'sqlite' or 'postgres', got {storage!r}")
+    import psycopg2
+
+    database = f"arima_bench_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(f"{PG_SERVER}/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{database}"')
+    try:
+        settings = {"storage": {"postgres": {"postgres_url": f"{PG_SERVER}/{database}"}}}
+        Path(folder, "dagster.yaml").write_text(yaml.safe_dump(settings))
+        with dg.DagsterInstance.from_config(folder) as instance:
+            yield instance
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        admin.close()
+
+
 def run_automation_scale(
-    n_isbns: int = 1000, share: float = 0.01, idle_ticks: int = 3, folder: str | None = None
+    n_isbns: int = 1000,
+    share: float = 0.01,
+    idle_ticks: int = 3,
+    folder: str | None = None,
+    storage: str = "sqlite",
 ) -> dict[str, Any]:
     """The whole automation benchmark; returns JSON-serialisable rows per tick and the setup cost.
 
@@ -212,6 +248,8 @@ def run_automation_scale(
         idle_ticks: timed ticks with nothing stale.
         folder: where the temporary instance lives; default /dev/shm when present (sqlite commits on disk cost
             ~60 ms an event here, ~8 ms on tmpfs), else the system temp folder.
+        storage: ``sqlite`` (the instance of `dagster dev`) or ``postgres`` (the production profile's instance,
+            a fresh database on the local server at 127.0.0.1:5432).
     """
     config = preset_config("production")
     isbns = make_isbns(n_isbns)
@@ -223,7 +261,7 @@ def run_automation_scale(
     with tempfile.TemporaryDirectory(prefix="arima-automation-", dir=parent) as tmp:
         config = config.model_copy(update={"state_dir": tmp})
         defs = build_definitions(config)
-        with dg.DagsterInstance.local_temp(tmp) as instance:
+        with _instance(tmp, storage) as instance:
             setup = _setup(instance, isbns, aged, start, config.max_model_age_days)
             rows: list[dict[str, Any]] = []
             row, cursor = _tick(defs, instance, None, start, "settling", set())
@@ -259,6 +297,7 @@ def run_automation_scale(
     idle = [r["seconds"] for r in rows if r["tick"].startswith("idle")]
     return {
         "n_isbns": n_isbns,
+        "storage": storage,
         "instance_folder": parent or tempfile.gettempdir(),
         "max_model_age_days": config.max_model_age_days,
         "setup_seconds": setup,

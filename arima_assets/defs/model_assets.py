@@ -11,6 +11,7 @@ from arima_assets.config import ArimaConfig
 from arima_assets.decision import ModelRecord, StepStatus
 from arima_assets.defs.automation import AGE_CLOCK_METADATA_KEY, model_condition
 from arima_assets.defs.data_assets import series_from_frame
+from arima_assets.defs.deployment import FIT_POOL
 from arima_assets.defs.partitions import isbn_partitions
 from arima_assets.defs.resources import ModelStoreResource
 from arima_assets.defs.tracking import EXPERIMENT_NAME, end_mlflow_on_run_finished, track_model_step
@@ -135,6 +136,7 @@ def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
         automation_condition=model_condition(config),
         ins={"weekly_sales": dg.AssetIn()},
         hooks={end_mlflow_on_run_finished},
+        pool=FIT_POOL,
     )
     def arima_model(
         context: dg.AssetExecutionContext,

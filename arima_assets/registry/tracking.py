@@ -14,7 +14,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import LifecycleStage
 
-from arima_assets.environment import redact_uri
+from arima_assets.environment import redact_uri, state_dir
 from arima_assets.registry.errors import RegistryError, RegistryUnavailableError, mlflow_errors, without_secrets
 
 __all__ = [
@@ -32,6 +32,7 @@ DEFAULT_EXPERIMENT = "arima_assets"
 DB_FILE_NAME = "mlflow.db"
 ARTIFACTS_DIR_NAME = "mlartifacts"
 _HTTP_SCHEMES = ("http", "https")
+_DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")
 _SQLITE_PREFIX = "sqlite:///"
 
 
@@ -56,11 +57,19 @@ def _sqlite_path(uri: str) -> Path | None:
 
 
 def default_artifact_location(tracking_uri: str) -> str | None:
-    """``file://`` URI of ``<db folder>/mlartifacts`` for a sqlite store; None (server default) otherwise."""
+    """Where a new experiment keeps its artifacts.
+
+    A sqlite store: ``<db folder>/mlartifacts``. Another database store (``postgresql://``, ``mysql://``,
+    ...), used directly by several workers: ``<state folder>/mlartifacts`` (``ARIMA_STATE_DIR``, the folder
+    every worker reaches). A tracking server or an in-memory database: None (the server's default).
+    """
     db_path = _sqlite_path(tracking_uri)
-    if db_path is None:
-        return None
-    return (db_path.resolve().parent / ARTIFACTS_DIR_NAME).as_uri()
+    if db_path is not None:
+        return (db_path.resolve().parent / ARTIFACTS_DIR_NAME).as_uri()
+    scheme = urlparse(tracking_uri).scheme.split("+", 1)[0]
+    if scheme in _DATABASE_SCHEMES:
+        return (state_dir() / ARTIFACTS_DIR_NAME).as_uri()
+    return None
 
 
 def _validate_uri(uri: str, name: str) -> None:

@@ -35,6 +35,13 @@ def test_sqlite_uri_is_absolute_and_artifacts_sit_next_to_the_database(tmp_path,
     assert default_artifact_location("sqlite:///:memory:") is None
 
 
+def test_a_database_store_keeps_artifacts_in_the_shared_state_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARIMA_STATE_DIR", str(tmp_path / "shared"))
+
+    for uri in ("postgresql://postgres@db:5432/mlflow", "postgresql+psycopg2://u:p@db/mlflow", "mysql://db/m"):
+        assert default_artifact_location(uri) == (tmp_path / "shared" / "mlartifacts").as_uri()
+
+
 def test_configure_mlflow_sets_both_uris(tmp_path):
     uri = sqlite_uri(tmp_path)
 

@@ -1,0 +1,104 @@
+"""What differs per deployment, chosen in one place from `DEPLOYMENT_ENV`: the executor and the run pool.
+
+development and testing run each ISBN's steps in one process on the local machine. production hands every
+step to a Celery worker (dagster-celery), with the broker, the result backend and the queue read from the
+environment when a run starts (`ARIMA_CELERY_BROKER`, `ARIMA_CELERY_BACKEND`, `ARIMA_CELERY_QUEUE`), and caps
+concurrent fits with the `arima_fits` pool, whose limit in the production `dagster.yaml` equals the worker
+slots.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import yaml
+
+from arima_assets.config import ArimaConfig
+from arima_assets.environment import env_text, redact_uri
+
+__all__ = [
+    "FIT_POOL",
+    "CELERY_CONFIG_FILE",
+    "CELERY_QUEUE_ENV",
+    "DEFAULT_CELERY_QUEUE",
+    "celery_execution_config",
+    "build_executor",
+    "uses_celery",
+    "prepare_stores",
+]
+
+#: Dagster pool of the model step: its limit is the number of fits that may run at once.
+FIT_POOL = "arima_fits"
+
+#: The Celery settings shared by run workers and Celery workers (`dagster-celery worker start -y <this file>`).
+CELERY_CONFIG_FILE = resources.files("arima_assets.deploy") / "celery.yaml"
+
+#: The queue this deployment's steps go to; workers listen with `-q <the same name>`. Deployments (or test
+#: sessions) that share one broker stay apart by using different queues.
+CELERY_QUEUE_ENV = "ARIMA_CELERY_QUEUE"
+DEFAULT_CELERY_QUEUE = "dagster"
+
+
+def uses_celery(environment: str) -> bool:
+    """Whether this deployment runs steps on Celery workers (production only)."""
+    return environment == "production"
+
+
+@cache
+def _shipped_celery_config() -> dict[str, Any]:
+    with CELERY_CONFIG_FILE.open(encoding="utf-8") as handle:
+        parsed = yaml.safe_load(handle)
+    return dict(parsed["execution"]["config"])
+
+
+def celery_execution_config() -> dict[str, Any]:
+    """The executor config of a run: the shipped celery.yaml with the queue from `ARIMA_CELERY_QUEUE`.
+
+    Called when a run starts, so every value comes from that process's environment (the broker and backend
+    stay `{env: ...}` references that Dagster resolves and never shows).
+    """
+    config = _shipped_celery_config()
+    queue = env_text(CELERY_QUEUE_ENV, DEFAULT_CELERY_QUEUE)
+    return {**config, "config_source": {**config.get("config_source", {}), "task_default_queue": queue}}
+
+
+def build_executor(environment: str) -> dg.ExecutorDefinition:
+    """In-process execution locally; in production one Celery task per step."""
+    if not uses_celery(environment):
+        # one ISBN's run is a short chain (series -> model -> forecast): one process per run, not one per step
+        return dg.in_process_executor
+    from dagster_celery import celery_executor  # the production extra; not needed on a laptop
+
+    return celery_executor.configured(lambda _: celery_execution_config(), name="arima_celery", config_schema={})
+
+
+def prepare_stores(config: ArimaConfig) -> dict[str, str]:
+    """Create the deployment's stores once, before several processes start using them: the Dagster instance's
+    tables (from `DAGSTER_HOME`), the MLflow store's schema and the project experiment, the state folders.
+
+    Concurrent first use of a fresh store runs its migrations twice; doing it here first avoids that.
+
+    Raises:
+        dagster.DagsterHomeException: `DAGSTER_HOME` is unset or not a folder.
+        arima_assets.registry.RegistryUnavailableError: the MLflow store cannot be reached.
+    """
+    from arima_assets.defs.resources import store_locations
+    from arima_assets.defs.tracking import prepare_tracking_store
+
+    with dg.DagsterInstance.get() as instance:
+        storage = type(instance.run_storage).__name__
+    prepare_tracking_store(config.mlflow_tracking_uri)
+    stores = store_locations(config)
+    for key in ("model_store", "tables", "reports"):
+        if "://" not in stores[key]:
+            Path(stores[key]).mkdir(parents=True, exist_ok=True)
+    return {
+        "environment": config.environment,
+        "dagster_instance": f"{instance.root_directory} ({storage})",
+        "mlflow_tracking_uri": redact_uri(config.mlflow_tracking_uri),
+        **{key: stores[key] for key in ("model_store", "tables", "reports")},
+    }

@@ -1,0 +1,156 @@
+"""The production profile on real services: Dagster and MLflow on Postgres, fits on two Celery workers.
+
+Each test builds a fresh deployment (own databases, own Celery queue) on the shipped 12-ISBN sample, with
+a short search so that the fits take seconds.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections import Counter
+
+import dagster as dg
+import pytest
+from mlflow import MlflowClient
+
+from arima_assets.data.sample import CATALOGUE
+from arima_assets_tests.services.stack import ProductionStack, wait_until
+
+pytestmark = pytest.mark.services
+
+SAMPLE_ISBNS = {title.isbn for title in CATALOGUE}
+ISBN_ASSETS = ["weekly_sales", "arima_model", "sales_forecast"]
+CELERY_WORKER_KEY = "Celery worker"
+
+LAUNCH_BACKFILL = """
+mutation($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+  }
+}"""
+
+RUNS = """
+query { runsOrError { ... on Runs { results { runId status } } } }
+"""
+
+
+def _isbn_partitions(stack: ProductionStack) -> list[str]:
+    with stack.instance() as instance:
+        return instance.get_dynamic_partitions("isbn")
+
+
+def _champions(stack: ProductionStack) -> dict[str, list[str]]:
+    """Registered model name -> its versions, and the champion alias of each (from the Postgres registry)."""
+    client = MlflowClient(tracking_uri=stack.env["MLFLOW_TRACKING_URI"], registry_uri=stack.env["MLFLOW_TRACKING_URI"])
+    found = {}
+    for model in client.search_registered_models(max_results=1000):
+        versions = [str(v.version) for v in client.search_model_versions(f"name = '{model.name}'")]
+        found[model.name] = {"versions": versions, "champion": str(model.aliases.get("champion") or "")}
+    return found
+
+
+def _model_steps_by_worker(stack: ProductionStack) -> Counter:
+    """How many `arima_model` steps each Celery worker started (from the runs' engine events)."""
+    by_worker: Counter = Counter()
+    with stack.instance() as instance:
+        records = instance.get_event_records(dg.EventRecordsFilter(event_type=dg.DagsterEventType.ENGINE_EVENT))
+        for record in records:
+            event = record.event_log_entry.dagster_event
+            metadata = event.engine_event_data.metadata if event.engine_event_data else {}
+            if event.step_key == "arima_model" and CELERY_WORKER_KEY in metadata:
+                by_worker[metadata[CELERY_WORKER_KEY].value.split("@")[0]] += 1
+    return by_worker
+
+
+def _runs(stack: ProductionStack) -> dict[str, str]:
+    with stack.instance() as instance:
+        return {run.run_id: run.status.value for run in instance.get_runs()}
+
+
+def _all_done(stack: ProductionStack) -> bool:
+    statuses = set(_runs(stack).values())
+    return bool(statuses) and statuses <= {"SUCCESS", "FAILURE", "CANCELED"}
+
+
+def test_a_backfill_of_12_isbns_runs_on_two_celery_workers_and_restarts_lose_no_history(production_stack):
+    stack = production_stack
+    stack.stop_sensors("arima_automation_sensor", "arima_checks_sensor")  # the backfill alone trains
+    stack.start_worker("worker1")
+    stack.start_worker("worker2")
+    stack.start_daemon()
+    stack.start_webserver(port=3931)
+    stack.wait_for_webserver()
+    # the ingest sensor reads the sample and adds one partition per ISBN
+    wait_until(lambda: len(_isbn_partitions(stack)) == len(SAMPLE_ISBNS), 300, "12 isbn partitions")
+
+    launched = stack.graphql(
+        LAUNCH_BACKFILL,
+        {
+            "params": {
+                "partitionNames": sorted(SAMPLE_ISBNS),
+                "assetSelection": [{"path": [key]} for key in ISBN_ASSETS],
+                "title": "services test backfill",
+            }
+        },
+    )["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    backfill_id = launched["backfillId"]
+
+    def backfill_finished() -> bool:
+        with stack.instance() as instance:
+            return instance.get_backfill(backfill_id).status.value in {"COMPLETED", "COMPLETED_SUCCESS", "FAILED"}
+
+    wait_until(backfill_finished, 1200, "the backfill to finish", interval=5)
+    with stack.instance() as instance:
+        backfill = instance.get_backfill(backfill_id)
+        runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+        materialized = instance.get_materialized_partitions(dg.AssetKey("sales_forecast"))
+    assert backfill.status.value in {"COMPLETED", "COMPLETED_SUCCESS"}, backfill.status
+    assert len(runs) == len(SAMPLE_ISBNS) and {run.status.value for run in runs} == {"SUCCESS"}
+    assert materialized == set(SAMPLE_ISBNS)
+
+    champions = _champions(stack)
+    assert set(champions) == {f"arima-{isbn}" for isbn in SAMPLE_ISBNS}
+    assert all(entry["versions"] == ["1"] and entry["champion"] == "1" for entry in champions.values()), champions
+    by_worker = _model_steps_by_worker(stack)
+    assert sum(by_worker.values()) == len(SAMPLE_ISBNS)
+    assert set(by_worker) == {f"worker1-{stack.tag}", f"worker2-{stack.tag}"}, by_worker  # both did fits
+
+    # two restarts of the webserver and the daemon keep every run (the history lives in Postgres)
+    before = _runs(stack)
+    for _ in range(2):
+        stack.stop("webserver")
+        stack.stop("daemon")
+        stack.start_daemon()
+        stack.start_webserver(port=3931)
+        stack.wait_for_webserver()
+        shown = {run["runId"]: run["status"] for run in stack.graphql(RUNS)["runsOrError"]["results"]}
+        assert {run_id: shown.get(run_id) for run_id in before} == before
+
+
+def test_a_worker_killed_mid_fit_loses_and_duplicates_nothing(production_stack):
+    stack = production_stack
+    stack.start_worker("worker1")
+    stack.start_worker("worker2")
+    stack.start_daemon()  # the sensors ingest the sample, then automation requests one run per ISBN
+
+    def a_fit_started() -> str | None:
+        by_worker = _model_steps_by_worker(stack)
+        return next(iter(by_worker), None)
+
+    victim = wait_until(a_fit_started, 600, "a model step on a Celery worker", interval=0.5)
+    stack.stop(victim.removesuffix(f"-{stack.tag}"), signal.SIGKILL)  # the worker and its pool child
+
+    def every_isbn_served() -> bool:
+        champions = _champions(stack)
+        return len(champions) == len(SAMPLE_ISBNS) and all(c["champion"] for c in champions.values())
+
+    wait_until(every_isbn_served, 1200, "a champion for every ISBN after the kill", interval=5)
+    wait_until(lambda: _all_done(stack), 300, "no run in progress", interval=5)
+    champions = _champions(stack)
+    assert all(entry["versions"] == ["1"] for entry in champions.values()), champions  # no fit registered twice
+    with stack.instance() as instance:
+        forecasts = instance.get_materialized_partitions(dg.AssetKey("sales_forecast"))
+    assert forecasts == set(SAMPLE_ISBNS)

@@ -1,0 +1,296 @@
+"""Scale benchmark of the two deployment profiles on one machine.
+
+``cold-start``: N synthetic ISBNs (the sample's twelve behaviours drawn again with other seeds and given new
+ISBNs) trained from nothing, as the automation does it after the first ingest, on
+
+- ``dev``: `dagster dev` with the shipped local dagster.yaml (sqlite, in-process runs, at most 2 at a time);
+- ``celery``: the production profile (Dagster and MLflow on Postgres, 2 Celery workers with one slot each,
+  daemon and webserver), built as the README's production quick start builds it.
+
+Both use the same search settings. Reported: wall time from the server being ready to every ISBN having a
+model and a forecast, runs and failed runs, fits per ISBN (duplicates), the sum of the fits' own seconds
+(``fit_seconds`` in the model metadata) and the ideal wall time (that sum / 2 slots), peak resident memory of
+all the deployment's processes.
+
+``idle-tick``: the automation benchmark (benchmarks/automation_scale.py) on a Postgres instance.
+
+Run: ``python -m benchmarks.scale cold-start --profile celery --isbns 200`` (results in benchmarks/out/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from arima_assets.data.sample import generate_sample, sample_csv_text
+from benchmarks.automation_scale import make_isbns
+
+OUT_DIR = Path(__file__).resolve().parent / "out"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SLOTS = 2
+
+#: The development preset's search on both profiles (same work per fit).
+SEARCH = {"ARIMA_N_TRIALS": "12", "ARIMA_PATIENCE": "5", "ARIMA_TIME_BUDGET_SECONDS": "20"}
+
+
+def synthetic_sales(n_isbns: int) -> pd.DataFrame:
+    """`n_isbns` titles in Nielsen format: the sample generator with seeds 1, 2, ..., new ISBNs per draw."""
+    frames = []
+    isbns = iter(make_isbns(n_isbns, start=978_0_900_00000))
+    for seed in range(1, math.ceil(n_isbns / 12) + 1):
+        frame = generate_sample(seed)
+        for old in frame["ISBN"].unique():
+            new = next(isbns, None)
+            if new is None:
+                frame = frame[frame["ISBN"] != old]
+                continue
+            frame.loc[frame["ISBN"] == old, "Title"] += f" ({seed})"
+            frame.loc[frame["ISBN"] == old, "ISBN"] = new
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+class MemorySampler:
+    """Peak summed RSS of a set of process trees, sampled every second in a thread."""
+
+    def __init__(self, roots: list[int]) -> None:
+        self.roots, self.peak_bytes, self._stop = roots, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            total = 0
+            for root in list(self.roots):
+                try:
+                    parent = psutil.Process(root)
+                    for proc in [parent, *parent.children(recursive=True)]:
+                        total += proc.memory_info().rss
+                except psutil.Error:
+                    continue
+            self.peak_bytes = max(self.peak_bytes, total)
+            self._stop.wait(1.0)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def _model_facts(instance: Any) -> dict[str, Any]:
+    """Fits per ISBN and their seconds, from the arima_model materializations' metadata."""
+    import dagster as dg
+
+    fits: Counter = Counter()
+    fit_seconds = 0.0
+    records = instance.fetch_materializations(dg.AssetKey("arima_model"), limit=100_000).records
+    for record in records:
+        materialization = record.asset_materialization
+        metadata = materialization.metadata
+        if metadata.get("status") and metadata["status"].value in {"trained", "promoted", "replaced"}:
+            fits[materialization.partition] += 1
+        if "fit_seconds" in metadata:
+            fit_seconds += float(metadata["fit_seconds"].value)
+    return {"fits": fits, "fit_seconds": fit_seconds}
+
+
+def _progress(instance: Any, n_isbns: int) -> dict[str, Any]:
+    import dagster as dg
+
+    runs = instance.get_runs()
+    statuses = Counter(run.status.value for run in runs)
+    forecasts = instance.get_materialized_partitions(dg.AssetKey("sales_forecast"))
+    busy = sum(statuses.get(s, 0) for s in ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"))
+    return {"runs": len(runs), "statuses": dict(statuses), "forecasts": len(forecasts), "busy": busy}
+
+
+def _wait_done(instance_factory: Any, n_isbns: int, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    last = {}
+    while time.monotonic() < deadline:
+        with instance_factory() as instance:
+            last = _progress(instance, n_isbns)
+        print(f"  {time.strftime('%H:%M:%S')} {last}", flush=True)
+        if last["forecasts"] >= n_isbns and last["busy"] == 0:
+            return {**last, "finished": True}
+        time.sleep(10)
+    return {**last, "finished": False}
+
+
+def _answers(url: str) -> bool:
+    import requests
+
+    try:
+        return requests.get(url, timeout=5).ok
+    except requests.RequestException:
+        return False
+
+
+def _wait_ready(port: int, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not _answers(f"http://127.0.0.1:{port}/server_info"):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the webserver did not answer")
+        time.sleep(1)
+
+
+def _summary(profile: str, n_isbns: int, ready: float, done: dict, facts: dict, peak: int, started: float) -> dict:
+    wall = time.monotonic() - ready
+    ideal = facts["fit_seconds"] / SLOTS
+    duplicates = {isbn: n for isbn, n in facts["fits"].items() if n > 1}
+    return {
+        "profile": profile,
+        "n_isbns": n_isbns,
+        "finished": done["finished"],
+        "seconds_to_ready": ready - started,
+        "wall_seconds_after_ready": wall,
+        "runs": done["runs"],
+        "run_statuses": done["statuses"],
+        "failed_runs": done["statuses"].get("FAILURE", 0),
+        "isbns_with_forecast": done["forecasts"],
+        "isbns_fitted": len(facts["fits"]),
+        "duplicated_fits": sum(n - 1 for n in duplicates.values()),
+        "total_fit_seconds": facts["fit_seconds"],
+        "ideal_seconds": ideal,
+        "ratio_to_ideal": wall / ideal if ideal else float("nan"),
+        "overhead_seconds_beyond_1_2x_ideal": wall - 1.2 * ideal,
+        "overhead_per_isbn_seconds": (wall - ideal) / n_isbns,
+        "peak_rss_mb": peak / 2**20,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "cpus": os.cpu_count(),
+    }
+
+
+def cold_start_dev(n_isbns: int, timeout: float) -> dict[str, Any]:
+    """`dagster dev` as README command 1 starts it, on N synthetic ISBNs."""
+    import contextlib
+
+    import dagster as dg
+
+    with tempfile.TemporaryDirectory(prefix="arima-scale-dev-") as tmp:
+        root = Path(tmp)
+        sales = root / "sales" / "export.csv"
+        sales.parent.mkdir()
+        sales.write_text(sample_csv_text(synthetic_sales(n_isbns)))
+        home = root / "dagster"
+        home.mkdir()
+        shutil.copy(REPO_ROOT / "arima_assets" / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ARIMA_") and k != "MLFLOW_TRACKING_URI"}
+        env.update(
+            DAGSTER_HOME=str(home),
+            DEPLOYMENT_ENV="development",
+            ARIMA_STATE_DIR=str(root / "state"),
+            ARIMA_SALES_PATH=str(sales),
+            PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+            **SEARCH,
+        )
+        port = 3950
+        started = time.monotonic()
+        log = (root / "dagster-dev.log").open("wb")
+        args = [str(BIN / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1"]
+        process = subprocess.Popen(
+            [*args, "-p", str(port)],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+        @contextlib.contextmanager
+        def instance_factory():
+            saved = os.environ.get("DAGSTER_HOME")
+            os.environ["DAGSTER_HOME"] = str(home)
+            try:
+                with dg.DagsterInstance.get() as instance:
+                    yield instance
+            finally:
+                if saved is None:
+                    os.environ.pop("DAGSTER_HOME", None)
+                else:
+                    os.environ["DAGSTER_HOME"] = saved
+
+        try:
+            with MemorySampler([process.pid]) as memory:
+                _wait_ready(port)
+                ready = time.monotonic()
+                done = _wait_done(instance_factory, n_isbns, timeout)
+            with instance_factory() as instance:
+                facts = _model_facts(instance)
+        finally:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(30)
+        return _summary("dev", n_isbns, ready, done, facts, memory.peak_bytes, started)
+
+
+def cold_start_celery(n_isbns: int, timeout: float) -> dict[str, Any]:
+    """The production profile on this machine: Postgres, RabbitMQ, 2 Celery workers, daemon, webserver."""
+    from arima_assets_tests.services.stack import ProductionStack
+
+    with tempfile.TemporaryDirectory(prefix="arima-scale-celery-") as tmp:
+        root = Path(tmp)
+        sales = root / "sales" / "export.csv"
+        sales.parent.mkdir()
+        sales.write_text(sample_csv_text(synthetic_sales(n_isbns)))
+        stack = ProductionStack(root=root, sales_path=sales, settings=dict(SEARCH))
+        started = time.monotonic()
+        try:
+            stack.create()
+            workers = [stack.start_worker("worker1"), stack.start_worker("worker2")]
+            daemon, web = stack.start_daemon(), stack.start_webserver(port=3951)
+            with MemorySampler([p.pid for p in (*workers, daemon, web)]) as memory:
+                stack.wait_for_webserver()
+                ready = time.monotonic()
+                done = _wait_done(stack.instance, n_isbns, timeout)
+            with stack.instance() as instance:
+                facts = _model_facts(instance)
+            return _summary("celery", n_isbns, ready, done, facts, memory.peak_bytes, started)
+        finally:
+            stack.close()
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("part", choices=["cold-start", "idle-tick"])
+    parser.add_argument("--profile", choices=["dev", "celery"], default="celery")
+    parser.add_argument("--isbns", type=int, help="ISBNs (cold-start default 200, idle-tick default 10000)")
+    parser.add_argument("--timeout", type=float, default=7200, help="seconds to wait for a cold start")
+    args = parser.parse_args(argv)
+    if args.part == "cold-start":
+        n = args.isbns or 200
+        run = cold_start_dev if args.profile == "dev" else cold_start_celery
+        result = run(n, args.timeout)
+        name = f"scale_cold_start_{args.profile}_{n}"
+    else:
+        from benchmarks.automation_scale import run_automation_scale
+
+        n = args.isbns or 10_000
+        result = run_automation_scale(n, idle_ticks=3, storage="postgres")
+        name = f"scale_idle_tick_postgres_{n}"
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    (OUT_DIR / f"{name}.json").write_text(json.dumps(result, indent=1, default=str))
+    print(json.dumps({k: v for k, v in result.items() if k != "ticks"}, indent=1, default=str))
+    return result
+
+
+if __name__ == "__main__":
+    main()
