@@ -13,7 +13,27 @@ from arima_assets.defs.tracking import mlflow_resource
 from arima_assets.environment import redact_uri
 from arima_assets.store import ModelStore
 
-__all__ = ["ModelStoreResource", "ParquetIOManager", "arima_config_resource", "build_resources", "store_locations"]
+__all__ = [
+    "DEPLOYMENT_SETTINGS",
+    "ModelStoreResource",
+    "ParquetIOManager",
+    "arima_config_resource",
+    "build_resources",
+    "store_locations",
+]
+
+#: Settings read when the definitions are built, by the automation (the model clock condition), the sales-files
+#: sensor and the other resources. A run cannot override them: a run that disagreed with the automation that
+#: requested it, or wrote to other stores than its resources, would be inconsistent.
+DEPLOYMENT_SETTINGS = (
+    "max_model_age_days",
+    "force_retrain",
+    "custom_triggers",
+    "trigger_calendar",
+    "sales_path",
+    "state_dir",
+    "mlflow_tracking_uri",
+)
 
 _CONFIG_TYPES: dict[object, object] = {int: int, float: float, str: str, bool: bool, float | None: dg.Noneable(float)}
 
@@ -21,13 +41,16 @@ _CONFIG_TYPES: dict[object, object] = {int: int, float: float, str: str, bool: b
 def arima_config_resource(settings: ArimaConfig) -> dg.ResourceDefinition:
     """The `arima_config` resource: gives assets and checks the plain `ArimaConfig` (`dg.ResourceParam[ArimaConfig]`).
 
-    Its run config (the launchpad's `resources.arima_config.config`) offers every setting with `settings`' value
-    as default; a value set there is validated like `get_arima_config`'s arguments.
+    `settings` is the one source of the automation's thresholds and of the run-time settings. Its run config (the
+    launchpad's `resources.arima_config.config`) offers every other setting with `settings`' value as default; a
+    value set there is validated like `get_arima_config`'s arguments. The `DEPLOYMENT_SETTINGS` are not in the
+    run config, so Dagster rejects a run that sets them.
     """
     fields = ArimaConfig.model_fields
     schema = {
         name: dg.Field(_CONFIG_TYPES[fields[name].annotation], default_value=getattr(settings, name), is_required=False)
         for name in ENV_VARS
+        if name not in DEPLOYMENT_SETTINGS
     }
 
     def settings_for_run(context: dg.InitResourceContext) -> ArimaConfig:
