@@ -6,16 +6,7 @@ from arima_assets.data.catalogue import CATALOGUE
 from arima_assets.data.isbn import is_valid_isbn13
 from arima_assets.data.nielsen import REQUIRED_COLUMNS, load_sales
 from arima_assets.data.sample import SAMPLE_PATH, generate_sample, main, sample_csv_text
-
-ALCHEMIST = "9780722532935"
-CHILDRENS_CLASSIC = "9780241003008"
-OUT_OF_PRINT = "9780995812307"
-TV_ADAPTATION = "9781907734175"
-
-
-@pytest.fixture(scope="module")
-def sample() -> pd.DataFrame:
-    return generate_sample()
+from arima_assets_tests.data.conftest import ALCHEMIST, CHILDRENS_CLASSIC, OUT_OF_PRINT, TV_ADAPTATION
 
 
 @pytest.fixture(scope="module")

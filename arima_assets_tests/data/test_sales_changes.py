@@ -5,17 +5,9 @@ import pytest
 
 from arima_assets.data.catalogue import CATALOGUE
 from arima_assets.data.nielsen import load_sales
-from arima_assets.data.sample import generate_sample, sample_csv_text
+from arima_assets.data.sample import sample_csv_text
+from arima_assets_tests.data.conftest import ALCHEMIST, OUT_OF_PRINT, TV_ADAPTATION
 from arima_assets_tests.sales_changes import append_weeks, drifted_copy
-
-ALCHEMIST = "9780722532935"
-OUT_OF_PRINT = "9780995812307"
-TV_ADAPTATION = "9781907734175"
-
-
-@pytest.fixture(scope="module")
-def sample() -> pd.DataFrame:
-    return generate_sample()
 
 
 def _weekly(frame: pd.DataFrame, isbn: str) -> pd.Series:
