@@ -2,6 +2,8 @@
 
 Precedence, highest first: explicit argument to :func:`get_arima_config` > environment variable
 (``ARIMA_<FIELD>``) > preset of the environment (``DEPLOYMENT_ENV``) > field default.
+
+Plain Python: the Dagster resource that carries these settings lives in `arima_assets.defs.resources`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
+from pydantic import BaseModel, ConfigDict
 
 from arima_assets.data import ABSENT_WEEKS
 from arima_assets.environment import ENVIRONMENTS, get_environment, redact_uri, state_dir
@@ -37,8 +39,10 @@ __all__ = [
 MAX_SEED = 2**32 - 1
 
 
-class ArimaConfig(dg.ConfigurableResource):
-    """Settings for tuning, retraining triggers, forecasting and storage (a Dagster resource)."""
+class ArimaConfig(BaseModel):
+    """Settings for tuning, retraining triggers, forecasting and storage (frozen: derive a new one to change it)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     environment: str = "development"
     # tuning
@@ -79,6 +83,20 @@ class ArimaConfig(dg.ConfigurableResource):
     def public_dict(self) -> dict[str, Any]:
         """All settings with credentials in URIs redacted: what reports, metadata and MLflow params show."""
         return {name: redact_uri(value) if isinstance(value, str) else value for name, value in self.as_dict().items()}
+
+    def with_overrides(self, values: Mapping[str, Any], source: str = "") -> ArimaConfig:
+        """A copy with `values` parsed and validated like :func:`get_arima_config`'s arguments.
+
+        Args:
+            values: field values; text is parsed as from an environment variable.
+            source: prefix of the name an error shows for a field (e.g. the run-config path).
+
+        Raises:
+            ValueError: an unknown field or an invalid value, naming `source` + field and what is allowed.
+        """
+        _check_known(values)
+        parsed = {name: _parse(name, raw, f"{source}{name}") for name, raw in values.items()}
+        return self.model_copy(update=parsed)
 
 
 @dataclass(frozen=True)
@@ -200,6 +218,12 @@ def _parse(name: str, raw: Any, source: str) -> Any:
     return value
 
 
+def _check_known(values: Mapping[str, Any]) -> None:
+    unknown = sorted(set(values) - set(_RULES))
+    if unknown:
+        raise ValueError(f"unknown config field(s) {unknown}; allowed: {', '.join(sorted(_RULES))}")
+
+
 def get_arima_config(environment: str | None = None, **overrides: Any) -> ArimaConfig:
     """Build the configuration for an environment.
 
@@ -212,9 +236,7 @@ def get_arima_config(environment: str | None = None, **overrides: Any) -> ArimaC
             (or argument) and what is allowed.
     """
     env = get_environment(environment)
-    unknown = sorted(set(overrides) - set(_RULES))
-    if unknown:
-        raise ValueError(f"unknown config field(s) {unknown}; allowed: {', '.join(sorted(_RULES))}")
+    _check_known(overrides)
     values: dict[str, Any] = {"environment": env}
     for name in _RULES:
         if name in overrides and overrides[name] is not None:

@@ -298,8 +298,8 @@ def _result_of(trigger: Trigger, result: Any, cooldown: bool) -> TriggerResult:
 
 
 #: Significance level of the performance test. The test is repeated every week on a growing window, so a
-#: per-look level of 0.05 piles up false alarms over a model's life (measured: 4 of 17 stable replay series
-#: within 26 weeks); 0.01 keeps the family-wise rate near that of one 0.05 test over a half-year of looks.
+#: per-look level of 0.05 piles up false alarms over a model's life (see benchmarks/RESULTS.md, History); 0.01
+#: keeps the family-wise rate near that of one 0.05 test over a half-year of looks.
 PERFORMANCE_ALPHA = 0.01
 
 #: Floor for the holdout baseline: a perfect holdout (e.g. a title selling nothing, forecast as 0) would

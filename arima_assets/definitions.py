@@ -1,7 +1,8 @@
 """Entry point: `defs`, loaded by workspace.yaml and `dagster dev`.
 
-Resources and automation thresholds come from `get_arima_config()`: the `DEPLOYMENT_ENV` preset with
-`ARIMA_*` environment overrides.
+Resources and automation thresholds come from one settings object, `get_arima_config()`: the `DEPLOYMENT_ENV`
+preset with `ARIMA_*` environment overrides. A run may override the other settings, not those the automation reads
+(see `arima_assets.defs.resources.DEPLOYMENT_SETTINGS`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ __all__ = ["build_definitions", "defs"]
 
 
 def build_definitions(config: ArimaConfig | None = None) -> dg.Definitions:
-    """The asset graph, checks, sensors and resources for one configuration."""
+    """The asset graph, checks, sensors and resources for one configuration: the automation conditions, the sensors
+    and the `arima_config` resource all derive from `config`."""
     config = config or get_arima_config()
     return dg.Definitions(
         assets=[book_sales, weekly_sales, build_model_asset(config), sales_forecast, retraining_report],

@@ -7,9 +7,9 @@ from mlflow.tracking import MlflowClient
 
 from arima_assets import book_sales_arima_modeling_pipeline
 from arima_assets.config import get_arima_config
-from arima_assets.data.sample import append_weeks
 from arima_assets.store import ModelStore
 from arima_assets_tests.conftest import SMALL_ISBNS, small_sales_frame, write_sales
+from arima_assets_tests.sales_changes import append_weeks
 
 DRIFTED, STABLE = SMALL_ISBNS
 

@@ -246,8 +246,8 @@ def run_automation_scale(
         n_isbns: partitions.
         share: fraction of partitions made stale in each scenario (aged; failed checks).
         idle_ticks: timed ticks with nothing stale.
-        folder: where the temporary instance lives; default /dev/shm when present (sqlite commits on disk cost
-            ~60 ms an event here, ~8 ms on tmpfs), else the system temp folder.
+        folder: where the temporary instance lives; default /dev/shm when present (sqlite commits are much
+            cheaper on tmpfs than on disk), else the system temp folder.
         storage: ``sqlite`` (the instance of `dagster dev`) or ``postgres`` (the production profile's instance,
             a fresh database on the local server at 127.0.0.1:5432).
     """

@@ -5,8 +5,7 @@ the decision engine says "missing" and the production tuning runs). That shared 
 separately and left out of each policy's cost: the policies differ only in what they do afterwards.
 
 - ``always``: refit the spec chosen at the first origin on the data so far, every week (parameters
-  re-estimated, spec frozen: DESIGN.md measured weekly re-tuning 3 % worse than tuning once, at many times
-  the cost; the seed's "before" re-tuned every week).
+  re-estimated, spec frozen; why not re-tuned weekly: RESULTS.md, History).
 - ``every 8`` / ``every 13``: refit that spec every 8th / 13th origin, re-filter the kept parameters in between
   (8 weeks: the retraining interval Zanotti 2025 recommends for weekly data).
 - ``never``: re-filter the first origin's parameters on the data so far, every week.

@@ -11,7 +11,7 @@ from typing import Any
 
 from benchmarks.settings import preset_config
 
-__all__ = ["environment", "render_results", "targets"]
+__all__ = ["HISTORY_HEADING", "environment", "render_results", "targets", "with_history"]
 
 _PACKAGES = ("numpy", "pandas", "statsmodels", "optuna", "statsforecast", "dagster")
 #: statsforecast AutoARIMA MASE on all 359 series measured on this machine (brief), and the best M4 entry.
@@ -386,6 +386,19 @@ def _replay_targets(replay: dict[str, Any]) -> list[list[str]]:
 
 def _yes(ok: bool) -> str:
     return "met" if ok else "MISSED"
+
+
+#: RESULTS.md's hand-written section of earlier measurements, kept when a run rewrites the file.
+HISTORY_HEADING = "## History"
+
+
+def with_history(text: str, previous: str) -> str:
+    """`text` (a freshly rendered RESULTS.md) followed by the History section of `previous` (the file it
+    replaces), so a run never drops the record of earlier measurements."""
+    start = previous.find(f"\n{HISTORY_HEADING}\n")
+    if start < 0:
+        return text
+    return text.rstrip("\n") + "\n\n" + previous[start + 1 :].rstrip("\n") + "\n"
 
 
 def render_results(results: dict[str, Any], extra_full_m4: dict[str, Any] | None = None) -> str:

@@ -29,7 +29,7 @@ _REPO = Path(__file__).resolve().parent.parent
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 
-from benchmarks.report import environment, render_results  # noqa: E402
+from benchmarks.report import environment, render_results, with_history  # noqa: E402
 from benchmarks.settings import OUT_DIR  # noqa: E402
 
 MODES: dict[str, dict[str, Any]] = {
@@ -84,6 +84,12 @@ def _write_json(name: str, payload: dict[str, Any]) -> Path:
     return path
 
 
+def _write_results(text: str) -> None:
+    """Write RESULTS.md, keeping the History section of the file it replaces."""
+    path = Path(__file__).resolve().parent / "RESULTS.md"
+    path.write_text(with_history(text, path.read_text() if path.is_file() else ""))
+
+
 def _render_saved() -> dict[str, Any]:
     """RESULTS.md from the saved JSON of the last quick run (e.g. after a later full M4 run)."""
     path = OUT_DIR / "run_quick.json"
@@ -96,7 +102,7 @@ def _render_saved() -> dict[str, Any]:
             results[part] = json.loads((OUT_DIR / f"{name}.json").read_text())
     full_path = OUT_DIR / "m4_full.json"
     full_m4 = json.loads(full_path.read_text()) if full_path.is_file() else None
-    (Path(__file__).resolve().parent / "RESULTS.md").write_text(render_results(results, full_m4))
+    _write_results(render_results(results, full_m4))
     print("rebuilt benchmarks/RESULTS.md from benchmarks/out/*.json")
     return results
 
@@ -177,7 +183,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     full_path = OUT_DIR / "m4_full.json"
     if args.mode == "quick" and full_path.is_file():
         full_m4 = json.loads(full_path.read_text())
-    (Path(__file__).resolve().parent / "RESULTS.md").write_text(render_results(results, full_m4))
+    _write_results(render_results(results, full_m4))
     _write_json(f"run_{args.mode}", {k: v for k, v in results.items() if k not in ("m4", "replay", "automation")})
     print(f"wrote benchmarks/RESULTS.md and benchmarks/out/*.json in {results['wall_seconds']:.0f} s", flush=True)
     if results.get("failed_parts"):

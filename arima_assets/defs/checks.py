@@ -66,7 +66,7 @@ def _model_check(name: str, judge: Judge, doc: str):
     )
     def _check(
         context: dg.AssetCheckExecutionContext,
-        arima_config: ArimaConfig,
+        arima_config: dg.ResourceParam[ArimaConfig],
         model_store: ModelStoreResource,
         weekly_sales: pd.DataFrame,
     ) -> dg.AssetCheckResult:

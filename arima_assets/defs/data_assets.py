@@ -15,7 +15,9 @@ __all__ = ["book_sales", "weekly_sales", "coverage_end", "series_from_frame", "f
 
 
 @dg.asset(group_name="arima_assets", kinds={"pandas"})
-def book_sales(context: dg.AssetExecutionContext, arima_config: ArimaConfig) -> dg.Output[pd.DataFrame]:
+def book_sales(
+    context: dg.AssetExecutionContext, arima_config: dg.ResourceParam[ArimaConfig]
+) -> dg.Output[pd.DataFrame]:
     """Nielsen BookScan weekly sales (csv/xlsx) from `sales_path`, validated; adds every valid ISBN as a
     partition of `isbn` (partitions are never deleted). Skipped rows are listed in the metadata."""
     data = load_sales(
@@ -81,7 +83,7 @@ def frame_from_series(series: pd.Series) -> pd.DataFrame:
     automation_condition=partition_refresh_condition("book_sales"),
 )
 def weekly_sales(
-    context: dg.AssetExecutionContext, arima_config: ArimaConfig, book_sales: pd.DataFrame
+    context: dg.AssetExecutionContext, arima_config: dg.ResourceParam[ArimaConfig], book_sales: pd.DataFrame
 ) -> dg.Output[pd.DataFrame]:
     """The ISBN's weekly unit sales on a W-SAT index, missing weeks as 0. Its data version is a hash of the
     series, so re-ingesting unchanged data is not new data."""

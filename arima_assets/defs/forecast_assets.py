@@ -26,7 +26,7 @@ __all__ = ["sales_forecast"]
 )
 def sales_forecast(
     context: dg.AssetExecutionContext,
-    arima_config: ArimaConfig,
+    arima_config: dg.ResourceParam[ArimaConfig],
     model_store: ModelStoreResource,
     weekly_sales: pd.DataFrame,
 ) -> dg.Output[pd.DataFrame]:

@@ -140,7 +140,7 @@ def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
     )
     def arima_model(
         context: dg.AssetExecutionContext,
-        arima_config: ArimaConfig,
+        arima_config: dg.ResourceParam[ArimaConfig],
         model_store: ModelStoreResource,
         mlflow: dg.ResourceParam[MlFlow],
         weekly_sales: pd.DataFrame,

@@ -16,7 +16,7 @@ __all__ = ["retraining_report"]
 
 @dg.asset(group_name="arima_assets", deps=["arima_model"], kinds={"json"}, automation_condition=report_condition())
 def retraining_report(
-    context: dg.AssetExecutionContext, arima_config: ArimaConfig, model_store: ModelStoreResource
+    context: dg.AssetExecutionContext, arima_config: dg.ResourceParam[ArimaConfig], model_store: ModelStoreResource
 ) -> dg.MaterializeResult:
     """Summary of the last model step of every ISBN: trained, reused, failed, reuse rate, triggers fired, fit
     seconds spent and saved, and each ISBN's decision with its reasons. Also written to

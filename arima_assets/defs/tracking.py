@@ -17,8 +17,7 @@ from mlflow.tracking import MlflowClient
 from arima_assets.champions import record_for_registry
 from arima_assets.config import ArimaConfig, redact_uri
 from arima_assets.registry import ModelRegistry, check_available, default_artifact_location
-from arima_assets.registry.records import version_uri
-from arima_assets.registry.registry import RECORD_RUN_TAG
+from arima_assets.registry.records import RECORD_RUN_TAG, version_uri
 from arima_assets.registry.tracking import ensure_experiment
 from arima_assets.training import ModelStepResult
 

@@ -2,7 +2,7 @@
 metrics, drift and performance statistics, Diebold-Mariano. Imports neither Dagster nor MLflow.
 
 Importing the package limits the loaded OpenBLAS libraries to ``ARIMA_BLAS_THREADS`` threads (default 1;
-``0`` leaves them alone): SARIMAX fits were 10-40x slower with multi-threaded BLAS on a busy 2-core machine
+``0`` leaves them alone): SARIMAX fits on tiny matrices are slower with multi-threaded BLAS on a busy machine
 (see `threads.py`).
 """
 

@@ -1,7 +1,7 @@
 """ArimaModel: fit a ModelSpec with statsmodels SARIMAX, forecast, re-filter kept parameters, (de)serialise.
 
-Estimation differences the data first (``simple_differencing=True``, a smaller state space: ~5-50x faster
-for s=52 specs, same likelihood up to the diffuse start), with ``concentrate_scale=True`` and L-BFGS.
+Estimation differences the data first (``simple_differencing=True``, a smaller state space: faster for s=52
+specs, same likelihood up to the diffuse start), with ``concentrate_scale=True`` and L-BFGS.
 The estimated parameters are then applied to the undifferenced model (``SARIMAX(...).filter(params)``),
 the one used for forecasting, refresh and deserialisation, so a saved model reloads to the same forecast.
 
@@ -251,7 +251,7 @@ class ArimaModel:
             maxiter: optimiser iterations (L-BFGS).
             regression: how regressor (trend, Fourier) coefficients are estimated: "mle" jointly with the
                 ARMA part; "ols" by least squares on the differenced data first, then held fixed while the
-                ARMA part is optimised (two-stage; 2-10x faster with Fourier terms, used by the search).
+                ARMA part is optimised (two-stage; faster with Fourier terms, used by the search).
 
         Raises:
             ValueError: invalid series (empty, NaN, negative, gaps), shorter than `spec.min_obs`, or bad
@@ -358,7 +358,7 @@ class ArimaModel:
     def refresh(self, y: pd.Series | np.ndarray) -> ArimaModel:
         """A new model with the same spec and parameters, filtered on `y` (its last MAX_FILTER_WEEKS weeks).
 
-        No optimisation: typically 0.01-0.1 s. `y` is normally the full latest series (extending the
+        No optimisation, one filter. `y` is normally the full latest series (extending the
         training data); a shorter or earlier window works too (e.g. to score a holdout). `trained_until`
         and `n_obs` keep describing the training data. Works on a parameters-only model
         (``from_dict(..., refilter=False)``): one filter instead of two.

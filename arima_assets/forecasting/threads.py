@@ -1,10 +1,9 @@
 """Limit the threads of the OpenBLAS libraries loaded by numpy and scipy (stdlib ctypes only).
 
 SARIMAX works on tiny matrices; multi-threaded OpenBLAS only adds synchronisation, and on a busy machine
-its spinning threads oversubscribe the cores. Measured on the 2-core project machine under load: the
-forecasting tests took 232 s with the default threads and 21 s with one thread; an ARIMA(1,1,1)+F2 fit on
-450 weeks 0.58 s vs 0.06 s of CPU. Call ``limit_blas_threads(1)`` once at process start (Dagster code
-location, benchmarks, tests), or set ``OPENBLAS_NUM_THREADS=1`` before numpy is imported.
+its spinning threads oversubscribe the cores (figures in benchmarks/RESULTS.md, History). Call
+``limit_blas_threads(1)`` once at process start (Dagster code location, benchmarks, tests), or set
+``OPENBLAS_NUM_THREADS=1`` before numpy is imported.
 """
 
 from __future__ import annotations

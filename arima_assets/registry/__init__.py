@@ -3,7 +3,8 @@
 from arima_assets.registry.errors import RegistryError, RegistryUnavailableError
 from arima_assets.registry.pyfunc import ArimaForecastModel, weekly_series_from_input
 from arima_assets.registry.records import CHAMPION_ALIAS, ChampionRecord, ModelVersionInfo, model_name
-from arima_assets.registry.registry import SUMMARY_METRICS, ModelRegistry
+from arima_assets.registry.registry import ModelRegistry
+from arima_assets.registry.runs import SUMMARY_METRICS
 from arima_assets.registry.tracking import (
     DEFAULT_EXPERIMENT,
     check_available,

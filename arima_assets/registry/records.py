@@ -1,4 +1,5 @@
-"""What the registry hands back: registered-model names, version info and the champion record."""
+"""What the registry hands back: registered-model names, version info and the champion record; the names of the
+artifacts and tags it keeps them under."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from arima_assets.registry._inputs import check_isbn
 
 __all__ = [
     "CHAMPION_ALIAS",
+    "DECISION_FILE",
     "MODEL_NAME_PREFIX",
+    "PAYLOAD_FILE",
+    "PROMOTION_REASON_TAG",
+    "PROMOTION_TAG",
+    "RECORD_FILE",
+    "RECORD_RUN_TAG",
     "ChampionRecord",
     "ModelVersionInfo",
     "model_name",
@@ -19,6 +26,14 @@ __all__ = [
 
 MODEL_NAME_PREFIX = "arima-"
 CHAMPION_ALIAS = "champion"
+PAYLOAD_FILE = "arima_model.json"
+DECISION_FILE = "decision.json"
+PROMOTION_TAG = "promotion"
+PROMOTION_REASON_TAG = "promotion_reason"
+#: The champion record (everything the decision engine needs) is a JSON artifact of an MLflow run; the version
+#: tag `record_run_id` names the run holding the version's current record (default: the version's own run).
+RECORD_FILE = "champion_record.json"
+RECORD_RUN_TAG = "record_run_id"
 
 
 def model_name(isbn: str) -> str:

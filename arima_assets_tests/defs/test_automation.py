@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import dagster as dg
 
-from arima_assets.data.sample import append_weeks
 from arima_assets_tests.conftest import SMALL_ISBNS, small_sales_frame, write_sales
+from arima_assets_tests.sales_changes import append_weeks
 
 DRIFTED = SMALL_ISBNS[0]
 STABLE = SMALL_ISBNS[1]

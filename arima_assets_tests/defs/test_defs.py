@@ -93,7 +93,9 @@ def test_resources_follow_the_deployment(tmp_path) -> None:
     resources = build_definitions(config).resources or {}
     assert set(resources) == {"arima_config", "model_store", "io_manager", "mlflow"}
     assert resources["model_store"].folder == str(tmp_path / "models")
-    assert resources["arima_config"].mlflow_tracking_uri == f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
+    with dg.build_resources({"arima_config": resources["arima_config"]}) as built:
+        assert built.arima_config == config
+    assert config.mlflow_tracking_uri == f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
 
 
 def test_model_age_condition_uses_configured_limit() -> None:

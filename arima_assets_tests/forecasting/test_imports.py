@@ -1,22 +1,42 @@
-"""The forecasting core must not import Dagster or MLflow."""
+"""The numeric core imports neither Dagster nor MLflow; the settings, the decision engine, training, the store and
+the record of truth import no Dagster."""
 
 import json
 import subprocess
 import sys
 
+import pytest
+
 import arima_assets.forecasting as forecasting
 
 
-def test_core_imports_neither_dagster_nor_mlflow():
-    code = (
-        "import json, sys; import arima_assets.forecasting; "
-        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
-    )
+def _top_level_modules_after(module: str) -> set[str]:
+    code = f"import json, sys; import {module}; print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    top_level = set(json.loads(out.stdout))
+    return set(json.loads(out.stdout))
+
+
+def test_core_imports_neither_dagster_nor_mlflow():
+    top_level = _top_level_modules_after("arima_assets.forecasting")
     assert "arima_assets" in top_level
     assert "statsmodels" in top_level and "optuna" in top_level
     assert not top_level & {"dagster", "mlflow", "dagster_mlflow"}
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["arima_assets.config", "arima_assets.decision", "arima_assets.training", "arima_assets.store"],
+)
+def test_settings_decision_training_and_store_import_neither_dagster_nor_mlflow(module: str):
+    top_level = _top_level_modules_after(module)
+    assert "arima_assets" in top_level
+    assert not top_level & {"dagster", "mlflow", "dagster_mlflow"}
+
+
+def test_record_of_truth_imports_no_dagster():
+    top_level = _top_level_modules_after("arima_assets.champions")
+    assert "mlflow" in top_level  # it reads the registry
+    assert not top_level & {"dagster", "dagster_mlflow"}
 
 
 def test_all_names_resolve():

@@ -23,7 +23,8 @@ from arima_assets.registry import (
     configure_mlflow,
     model_name,
 )
-from arima_assets.registry.registry import MAX_PAYLOAD_BYTES, PAYLOAD_FILE
+from arima_assets.registry._inputs import MAX_PAYLOAD_BYTES
+from arima_assets.registry.records import PAYLOAD_FILE
 
 DECISION = {"action": "retrain", "reasons": ["model age 400 days > 365", "drift p=0.003"]}
 PARAMS = {"config": {"horizon": 13, "trials": 4}, "spec": {"order": [1, 1, 0], "trend": "n"}, "ar.L1": -0.41}

@@ -7,11 +7,11 @@ import pytest
 
 from arima_assets import book_sales_arima_modeling_pipeline
 from arima_assets.config import get_arima_config
-from arima_assets.data.sample import append_weeks
 from arima_assets.registry import ModelRegistry
 from arima_assets.registry.registry import ModelRegistry as RegistryClass
 from arima_assets.store import ModelStore
 from arima_assets_tests.conftest import SMALL_ISBNS, small_sales_frame, write_sales
+from arima_assets_tests.sales_changes import append_weeks
 
 ISBN = SMALL_ISBNS[0]
 

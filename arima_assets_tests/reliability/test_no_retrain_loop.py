@@ -2,9 +2,9 @@
 
 from datetime import timedelta
 
-from arima_assets.data.sample import append_weeks
 from arima_assets_tests.conftest import SMALL_ISBNS, small_sales_frame, write_sales
 from arima_assets_tests.defs.conftest import settled_world
+from arima_assets_tests.sales_changes import append_weeks
 
 DRIFTED, STABLE = SMALL_ISBNS
 
