@@ -19,6 +19,7 @@ __all__ = [
     "ParquetIOManager",
     "arima_config_resource",
     "build_resources",
+    "uses_shared_stores",
     "store_locations",
 ]
 
@@ -38,6 +39,30 @@ DEPLOYMENT_SETTINGS = (
 _CONFIG_TYPES: dict[object, object] = {int: int, float: float, str: str, bool: bool, float | None: dg.Noneable(float)}
 
 
+#: Production stores, read from these environment variables when a run's resources start (never frozen into
+#: the definitions): the folder every worker reaches, and the MLflow tracking/registry URI.
+STATE_DIR_ENV = ENV_VARS["state_dir"]
+TRACKING_URI_ENVS = (ENV_VARS["mlflow_tracking_uri"], "MLFLOW_TRACKING_URI")
+
+
+def _runtime_storage() -> dict[str, str]:
+    """The production storage settings from the environment of the process that starts a run or a step."""
+    values = {"state_dir": os.environ.get(STATE_DIR_ENV, "").strip()}
+    values["mlflow_tracking_uri"] = next((os.environ[n].strip() for n in TRACKING_URI_ENVS if os.environ.get(n)), "")
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        raise ValueError(
+            f"production reads {', '.join(missing)} from the environment when a run starts: set {STATE_DIR_ENV} "
+            f"(a folder every worker reaches) and MLFLOW_TRACKING_URI on every machine"
+        )
+    return values
+
+
+def _tracking_uri_env() -> str:
+    """The variable production reads the MLflow URI from (ARIMA_MLFLOW_TRACKING_URI when set, else the standard)."""
+    return next((name for name in TRACKING_URI_ENVS if os.environ.get(name)), TRACKING_URI_ENVS[1])
+
+
 def arima_config_resource(settings: ArimaConfig) -> dg.ResourceDefinition:
     """The `arima_config` resource: gives assets and checks the plain `ArimaConfig` (`dg.ResourceParam[ArimaConfig]`).
 
@@ -55,6 +80,8 @@ def arima_config_resource(settings: ArimaConfig) -> dg.ResourceDefinition:
 
     def settings_for_run(context: dg.InitResourceContext) -> ArimaConfig:
         changed = {name: value for name, value in context.resource_config.items() if value != getattr(settings, name)}
+        if uses_shared_stores(settings.environment):
+            changed.update(_runtime_storage())  # where the stores are: this process's environment, now
         return settings.with_overrides(changed, source="resources.arima_config.config.")
 
     return dg.ResourceDefinition(
@@ -63,13 +90,13 @@ def arima_config_resource(settings: ArimaConfig) -> dg.ResourceDefinition:
 
 
 class ModelStoreResource(dg.ConfigurableResource):
-    """Where champion records and training outcomes live (a folder of JSON files)."""
+    """Where champion records and training outcomes live: `<state_dir>/models` (a folder of JSON files)."""
 
-    folder: str
+    state_dir: str
 
     def get_store(self) -> ModelStore:
         """The plain-Python store over this folder."""
-        return ModelStore(self.folder)
+        return ModelStore(Path(self.state_dir) / "models")
 
 
 class ParquetIOManager(dg.UPathIOManager):
@@ -97,12 +124,12 @@ class ParquetIOManager(dg.UPathIOManager):
 
 
 class ParquetIOManagerResource(dg.ConfigurableIOManagerFactory):
-    """Parquet tables under a base folder."""
+    """Parquet tables under `<state_dir>/tables` (a local or shared folder, or an object-store URI)."""
 
-    base_dir: str
+    state_dir: str
 
     def create_io_manager(self, context) -> ParquetIOManager:
-        return ParquetIOManager(base_path=UPath(self.base_dir))
+        return ParquetIOManager(base_path=UPath(self.state_dir) / "tables")
 
 
 def store_locations(config: ArimaConfig) -> dict[str, str]:
@@ -121,12 +148,26 @@ def store_locations(config: ArimaConfig) -> dict[str, str]:
     }
 
 
+def uses_shared_stores(environment: str) -> bool:
+    """Whether the stores are read from the environment at run time (production) rather than from `config`."""
+    return environment == "production"
+
+
 def build_resources(config: ArimaConfig) -> dict[str, object]:
-    """The resources for a deployment: config, model store, parquet IO manager, MLflow tracking."""
-    stores = store_locations(config)
+    """The resources for a deployment: config, model store, parquet IO manager, MLflow tracking.
+
+    development and testing: the folders and the MLflow URI of `config`. production: `ARIMA_STATE_DIR` and
+    `MLFLOW_TRACKING_URI` as `dg.EnvVar`s, resolved by each process when it starts a run or a step (the
+    definitions hold the variable names, never the values).
+    """
+    if uses_shared_stores(config.environment):
+        state: str | dg.EnvVar = dg.EnvVar(STATE_DIR_ENV)
+        tracking: str | dict[str, str] = {"env": _tracking_uri_env()}
+    else:
+        state, tracking = config.state_dir, config.mlflow_tracking_uri
     return {
         "arima_config": arima_config_resource(config),
-        "model_store": ModelStoreResource(folder=stores["model_store"]),
-        "io_manager": ParquetIOManagerResource(base_dir=stores["tables"]),
-        "mlflow": mlflow_resource(config),
+        "model_store": ModelStoreResource(state_dir=state),
+        "io_manager": ParquetIOManagerResource(state_dir=state),
+        "mlflow": mlflow_resource(config, tracking),
     }

@@ -53,8 +53,13 @@ def prepare_tracking_store(tracking_uri: str) -> None:
         ensure_experiment(client, EXPERIMENT_NAME, default_artifact_location(tracking_uri))
 
 
-def mlflow_resource(config: ArimaConfig) -> dg.ResourceDefinition:
-    """dagster-mlflow's tracking resource for this deployment's URI, checked for availability first."""
+def mlflow_resource(config: ArimaConfig, tracking_uri: str | dict[str, str] | None = None) -> dg.ResourceDefinition:
+    """dagster-mlflow's tracking resource, checked for availability first.
+
+    Args:
+        config: the deployment's settings (its URI unless `tracking_uri` is given).
+        tracking_uri: a URI, or ``{"env": NAME}`` to read it from the environment when a run starts.
+    """
 
     @dg.resource(config_schema=mlflow_tracking.config_schema, description=mlflow_tracking.description)
     def checked_mlflow_tracking(context: dg.InitResourceContext) -> Any:
@@ -64,7 +69,7 @@ def mlflow_resource(config: ArimaConfig) -> dg.ResourceDefinition:
     return checked_mlflow_tracking.configured(
         {
             "experiment_name": EXPERIMENT_NAME,
-            "mlflow_tracking_uri": config.mlflow_tracking_uri,
+            "mlflow_tracking_uri": config.mlflow_tracking_uri if tracking_uri is None else tracking_uri,
             "extra_tags": {"deployment": config.environment},
         }
     )
