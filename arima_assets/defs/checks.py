@@ -1,10 +1,12 @@
-"""Partitioned checks on arima_model: drift, forecast performance and age, each from the decision engine.
+"""Partitioned checks on arima_model (drift, forecast performance, age, pending challenger, custom triggers),
+each judged by the decision engine.
 
-A failed check marks only its ISBN stale (see automation.model_condition); each result carries the observed
-value and the threshold side by side.
+The five checks are one op (a subsettable multi-asset check): the ISBN's champion and series are loaded once,
+and on Celery workers the checks of an ISBN are one task instead of five. A failed check marks only its ISBN
+stale (see automation.model_condition); each result carries the observed value and the threshold side by side.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -26,23 +28,18 @@ from arima_assets.defs.partitions import isbn_partitions
 from arima_assets.defs.resources import ModelStoreResource
 from arima_assets.store import ModelStore
 
-__all__ = [
-    "challenger_comparison",
-    "custom_triggers",
-    "forecast_performance",
-    "model_age",
-    "model_checks",
-    "model_drift",
-]
+__all__ = ["CHECKS", "arima_model_checks", "model_checks"]
 
 
-def _result(trigger: TriggerResult) -> dg.AssetCheckResult:
+def _result(key: dg.AssetCheckKey, trigger: TriggerResult) -> dg.AssetCheckResult:
     metadata: dict[str, object] = {"reason": trigger.reason}
     if trigger.observed is not None:
         metadata["observed"] = float(trigger.observed)
     if trigger.threshold is not None:
         metadata["threshold"] = float(trigger.threshold)
     return dg.AssetCheckResult(
+        check_name=key.name,
+        asset_key=key.asset_key,
         passed=not trigger.fired,
         severity=dg.AssetCheckSeverity.WARN,
         description=trigger.reason,
@@ -51,35 +48,6 @@ def _result(trigger: TriggerResult) -> dg.AssetCheckResult:
 
 
 Judge = Callable[[ModelRecord, pd.Series, ArimaConfig, ModelStore], TriggerResult]
-
-
-def _model_check(name: str, judge: Judge, doc: str):
-    """A partitioned check on arima_model that loads the ISBN's champion and series and asks `judge`."""
-
-    @dg.asset_check(
-        name=name,
-        asset="arima_model",
-        partitions_def=isbn_partitions,
-        additional_ins={"weekly_sales": dg.AssetIn()},
-        automation_condition=check_condition(),
-        description=doc,
-    )
-    def _check(
-        context: dg.AssetCheckExecutionContext,
-        arima_config: dg.ResourceParam[ArimaConfig],
-        model_store: ModelStoreResource,
-        weekly_sales: pd.DataFrame,
-    ) -> dg.AssetCheckResult:
-        isbn = context.partition_key
-        store = model_store.get_store()
-        champion = store.get_champion(isbn)
-        if champion is None:
-            return dg.AssetCheckResult(
-                passed=False, severity=dg.AssetCheckSeverity.WARN, description=f"ISBN {isbn} has no champion model"
-            )
-        return _result(judge(champion, series_from_frame(weekly_sales), arima_config, store))
-
-    return _check
 
 
 def _data_trigger(trigger: Trigger) -> Judge:
@@ -93,19 +61,16 @@ def _data_trigger(trigger: Trigger) -> Judge:
     return judge
 
 
-model_drift = _model_check(
-    "model_drift",
+_DRIFT = (
     _data_trigger(Trigger.DRIFT),
     "Fails when the weeks since training drifted from the training window (score above drift_threshold).",
 )
-forecast_performance = _model_check(
-    "forecast_performance",
+_PERFORMANCE = (
     _data_trigger(Trigger.PERFORMANCE),
     "Fails when the out-of-sample error since training is worse than the holdout baseline by more than "
     "performance_threshold (relative).",
 )
-model_age = _model_check(
-    "model_age",
+_AGE = (
     lambda champion, series, config, store: age_trigger(champion, config, datetime.now(UTC)),
     "Fails when the champion is older than max_model_age_days (the automation retrains it regardless).",
 )
@@ -120,8 +85,7 @@ def _judge_pending_challenger(
     return challenger_trigger(champion, champion.load_model(), candidate, series, config)
 
 
-challenger_comparison = _model_check(
-    "challenger_comparison",
+_CHALLENGER = (
     _judge_pending_challenger,
     "Fails when a pending challenger (trained earlier, not better then) now beats the champion on the weeks "
     "since it was trained (Diebold-Mariano at dm_alpha): the model is then promoted without a fit.",
@@ -141,11 +105,61 @@ def _judge_custom_triggers(
     return TriggerResult("custom_triggers", bool(fired), reason, float(len(fired)), 0.0)
 
 
-custom_triggers = _model_check(
-    "custom_triggers",
+_CUSTOM = (
     _judge_custom_triggers,
     "Fails when a configured custom trigger (custom_triggers, trigger_calendar) fires for the ISBN: the model is "
     "then retrained, and the challenger must still beat the champion.",
 )
 
-model_checks = [model_drift, forecast_performance, model_age, challenger_comparison, custom_triggers]
+#: Check name -> (judge, description), in the order the UI lists them.
+CHECKS: dict[str, tuple[Judge, str]] = {
+    "model_drift": _DRIFT,
+    "forecast_performance": _PERFORMANCE,
+    "model_age": _AGE,
+    "challenger_comparison": _CHALLENGER,
+    "custom_triggers": _CUSTOM,
+}
+
+
+@dg.multi_asset_check(
+    name="arima_model_checks",
+    specs=[
+        dg.AssetCheckSpec(
+            name,
+            asset="arima_model",
+            additional_deps=["weekly_sales"],
+            partitions_def=isbn_partitions,
+            automation_condition=check_condition(),
+            description=doc,
+        )
+        for name, (_, doc) in CHECKS.items()
+    ],
+    can_subset=True,
+    ins={"weekly_sales": dg.AssetIn()},
+)
+def arima_model_checks(
+    context: dg.AssetCheckExecutionContext,
+    arima_config: dg.ResourceParam[ArimaConfig],
+    model_store: ModelStoreResource,
+    weekly_sales: pd.DataFrame,
+) -> Iterator[dg.AssetCheckResult]:
+    """The selected checks of one ISBN's champion (all five unless the run asks for fewer)."""
+    isbn = context.partition_key
+    store = model_store.get_store()
+    champion = store.get_champion(isbn)
+    series = series_from_frame(weekly_sales)
+    for key in sorted(context.selected_asset_check_keys, key=lambda k: list(CHECKS).index(k.name)):
+        if champion is None:
+            yield dg.AssetCheckResult(
+                check_name=key.name,
+                asset_key=key.asset_key,
+                passed=False,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=f"ISBN {isbn} has no champion model",
+            )
+            continue
+        judge, _ = CHECKS[key.name]
+        yield _result(key, judge(champion, series, arima_config, store))
+
+
+model_checks = [arima_model_checks]

@@ -4,6 +4,7 @@ import dataclasses
 import math
 
 import dagster as dg
+import pytest
 
 from arima_assets.config import get_arima_config
 from arima_assets.definitions import build_definitions
@@ -92,10 +93,33 @@ def test_resources_follow_the_deployment(tmp_path) -> None:
     config = get_arima_config("development", state_dir=str(tmp_path))
     resources = build_definitions(config).resources or {}
     assert set(resources) == {"arima_config", "model_store", "io_manager", "mlflow"}
-    assert resources["model_store"].folder == str(tmp_path / "models")
+    assert resources["model_store"].get_store().folder == tmp_path / "models"
     with dg.build_resources({"arima_config": resources["arima_config"]}) as built:
         assert built.arima_config == config
     assert config.mlflow_tracking_uri == f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
+    assert build_definitions(config).executor.name == "in_process"
+
+
+def test_production_reads_its_stores_from_the_environment_when_a_run_starts(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "postgresql://postgres@127.0.0.1:5432/at_import")
+    config = get_arima_config("production", state_dir=str(tmp_path / "at_import"))
+    defs = build_definitions(config)
+    resources = defs.resources or {}
+    assert defs.executor.name == "arima_celery"  # every step of every run on a Celery worker
+    assert isinstance(resources["model_store"].state_dir, dg.EnvVar)  # the definitions hold names, not values
+
+    monkeypatch.setenv("ARIMA_STATE_DIR", str(tmp_path / "shared"))  # what the run's machine says, later
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "postgresql://postgres@127.0.0.1:5432/at_run")
+    with dg.build_resources({key: resources[key] for key in ("arima_config", "model_store")}) as built:
+        assert built.model_store.get_store().folder == tmp_path / "shared" / "models"
+        assert built.arima_config.state_dir == str(tmp_path / "shared")
+        assert built.arima_config.mlflow_tracking_uri.endswith("/at_run")
+
+    monkeypatch.delenv("ARIMA_STATE_DIR")
+    with pytest.raises(dg.DagsterResourceFunctionError) as caught:
+        with dg.build_resources({"arima_config": resources["arima_config"]}):
+            pass
+    assert "ARIMA_STATE_DIR" in str(caught.value.__cause__)  # a run on a machine without it names what is missing
 
 
 def test_model_age_condition_uses_configured_limit() -> None:
