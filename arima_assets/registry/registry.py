@@ -73,6 +73,9 @@ __all__ = [
 SUMMARY_METRICS = ("reused_models", "newly_trained_models", "reuse_rate", "fit_seconds_saved")
 PAYLOAD_FILE = "arima_model.json"
 DECISION_FILE = "decision.json"
+#: Run name and artifact of the one run a call logs for the ISBNs it reused without launching a run.
+REUSE_RUN_NAME = "reused-without-run"
+REUSED_DECISIONS_FILE = "reused_decisions.json"
 LOGGED_MODEL_NAME = "model"
 PROMOTION_TAG = "promotion"
 PROMOTION_REASON_TAG = "promotion_reason"
@@ -133,6 +136,27 @@ def _json_object(text: str, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise RegistryError(f"{where} holds {type(value).__name__}, not a dict")
     return value
+
+
+def _pointer(mv: ModelVersion) -> tuple[int, str | None]:
+    """(version, run holding its record): the ``record_run_id`` tag, else the version's own run."""
+    return int(mv.version), mv.tags.get(RECORD_RUN_TAG) or mv.run_id or None
+
+
+#: Page sizes of the batched champion read (MLflow's maxima: 1,000 registered models, 200,000 versions a page).
+_MODELS_PAGE = 1000
+_VERSIONS_PAGE = 10_000
+
+
+def _pages(search: Any, filter_string: str, page_size: int) -> Iterator[Any]:
+    """Every result of a paged MLflow search (``search_registered_models`` or ``search_model_versions``)."""
+    token = None
+    while True:
+        page = search(filter_string, max_results=page_size, page_token=token)
+        yield from page
+        token = page.token
+        if not token:
+            return
 
 
 def _version_info(isbn: str, mv: ModelVersion) -> ModelVersionInfo:
@@ -280,6 +304,39 @@ class ModelRegistry:
             raise ValueError(f"summary metrics: missing {missing}; required {list(SUMMARY_METRICS)}")
         with mlflow_errors(f"log the summary on run {run_id}", self.tracking_uri):
             self._log_batches(run_id, {}, values)
+
+    def log_reuse_summary(
+        self, decisions: Mapping[str, Mapping[str, Any]], fit_seconds_saved: float, tags: Mapping[str, Any] | None
+    ) -> str:
+        """Record the ISBNs a call reused without launching a run for them as ONE finished run (not one per ISBN):
+        the summary metrics (``reused_models`` = their number, ``newly_trained_models`` 0, ``reuse_rate`` 1,
+        ``fit_seconds_saved``) and ``reused_decisions.json`` (ISBN -> the decision and its reasons).
+
+        Returns:
+            The run's id.
+
+        Raises:
+            ValueError: A decision is not JSON-serialisable.
+            RegistryError: MLflow failed (the run, if created, is marked FAILED).
+        """
+        text = inputs.to_json(dict(decisions), "decisions")
+        run_id = self.create_parent_run(REUSE_RUN_NAME, {**(tags or {}), "isbns": len(decisions)})
+        try:
+            summary = {
+                "reused_models": float(len(decisions)),
+                "newly_trained_models": 0.0,
+                "reuse_rate": 1.0,
+                "fit_seconds_saved": float(fit_seconds_saved),
+                "fit_seconds": 0.0,
+            }
+            self.log_summary(run_id, summary)
+            with mlflow_errors(f"log the reused decisions on run {run_id}", self.tracking_uri):
+                self._client.log_text(run_id, text, REUSED_DECISIONS_FILE)
+        except BaseException:
+            self._terminate_quietly(run_id, RunStatus.to_string(RunStatus.FAILED))
+            raise
+        self.end_run(run_id)
+        return run_id
 
     def _log_batches(self, run_id: str, params: dict[str, str], metrics: dict[str, float]) -> None:
         timestamp = int(time.time() * 1000)
@@ -549,7 +606,29 @@ class ModelRegistry:
                 if exc.error_code in (_DOES_NOT_EXIST, ErrorCode.Name(INVALID_PARAMETER_VALUE)):
                     return None
                 raise
-        return int(mv.version), mv.tags.get(RECORD_RUN_TAG) or mv.run_id or None
+        return _pointer(mv)
+
+    def champion_pointers(self) -> dict[str, tuple[int, str | None]]:
+        """ISBN -> (version, run holding its record) of every ``arima-<isbn>`` champion, in two paged searches (the
+        registered models with their aliases, then the versions with their tags) rather than one alias read per
+        ISBN: what validates thousands of cached records at once. ISBNs without a champion are absent.
+
+        Raises:
+            RegistryError: MLflow failed.
+        """
+        names = f"name LIKE '{MODEL_NAME_PREFIX}%'"
+        with mlflow_errors("read the champion aliases of the registered models", self.registry_uri):
+            champions: dict[str, int] = {}
+            for registered in _pages(self._client.search_registered_models, names, _MODELS_PAGE):
+                version = registered.aliases.get(CHAMPION_ALIAS)
+                if version is not None:
+                    champions[registered.name] = int(version)
+            pointers: dict[str, tuple[int, str | None]] = {}
+            if champions:
+                for mv in _pages(self._client.search_model_versions, names, _VERSIONS_PAGE):
+                    if champions.get(mv.name) == int(mv.version):
+                        pointers[mv.name.removeprefix(MODEL_NAME_PREFIX)] = _pointer(mv)
+        return pointers
 
     def load_record(self, run_id: str) -> dict[str, Any] | None:
         """The champion record written by `log_record` to run ``run_id``; None when the run has none (versions
