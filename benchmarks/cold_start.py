@@ -43,7 +43,7 @@ from arima_assets.defs._dagster_internals import DagsterEventType  # noqa: E402
 from benchmarks.report import COLD_START_TITLE, cold_start_section, environment, replace_section  # noqa: E402
 from benchmarks.settings import OUT_DIR  # noqa: E402
 
-__all__ = ["run_cold_start"]
+__all__ = ["import_profile", "run_cold_start"]
 
 TARGET_SECONDS = 120.0
 _PROJECT_FILES = ("arima_assets", "workspace.yaml", "pyproject.toml", "setup.cfg")
@@ -141,6 +141,37 @@ def _run_rows(instance: dg.DagsterInstance) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: row["created"])
 
 
+#: Packages whose import time a run worker pays, reported by `import_profile`.
+_PROFILED = (
+    "arima_assets.definitions",
+    "dagster",
+    "mlflow",
+    "dagster_mlflow",
+    "pandas",
+    "scipy.stats._stats_py",
+    "statsmodels.tsa.statespace.sarimax",
+    "optuna",
+    "matplotlib",
+    "sqlalchemy",
+)
+
+
+def import_profile(project: Path) -> dict[str, float]:
+    """Seconds (cumulative, `python -X importtime`) to import `arima_assets.definitions` from `project` as a run
+    worker does, and the share of the heavy packages in it (a package imported by another is counted in both)."""
+    command = [sys.executable, "-X", "importtime", "-c", "import arima_assets.definitions"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARIMA_")}
+    done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=True)
+    cumulative: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, total, name = (part.strip() for part in line.removeprefix("import time:").split("|"))
+        if total.isdigit() and name in _PROFILED:
+            cumulative[name] = round(int(total) / 1e6, 2)
+    return cumulative
+
+
 def _summary(values: list[float]) -> dict[str, float] | None:
     if not values:
         return None
@@ -214,7 +245,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--project", type=Path, default=_REPO, help="project folder to copy (default: this one)")
     args = parser.parse_args(argv)
     result = run_cold_start(args.project, args.timeout)
-    result.update(environment=environment(), label=args.label)
+    result.update(environment=environment(), label=args.label, imports_s=import_profile(args.project))
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     path = OUT_DIR / f"cold_start{'_' + args.label if args.label else ''}.json"
     path.write_text(json.dumps(result, indent=1, default=str))

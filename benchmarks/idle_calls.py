@@ -4,14 +4,14 @@ changed, at 12, 100 and 1,000 ISBNs.
 Synthetic sales built like the shipped sample (`arima_assets.data.sample.generate_sample`, one seed per block of
 12 titles, ISBNs renumbered with `automation_scale.make_isbns`), the last `weeks` weeks of each title. The sizes
 grow in one state folder: the sales file is rewritten with the first 12, 100, then 1,000 ISBNs. Up to
-`--trained` ISBNs (default 100), one pipeline call trains the new ones (testing preset, `n_trials` trials: the
+`--trained` ISBNs (default 12), one pipeline call trains the new ones (testing preset, `n_trials` trials: the
 same runs, MLflow registrations and store writes a user's first call makes, with a short search). Beyond that,
 a pipeline run per ISBN costs 1-9 s on this shared 2-core machine (hours for 900), so the other ISBNs are seeded
-in-process with what the idle call reads: a real fit (`training.run_model_step`, same preset), its record logged to
-an MLflow run and registered as version 1 of `arima-<isbn>` with the champion alias and `record_run_id` tag (no
-pyfunc artifact: the idle call never loads it), the record in the local cache, and runless Dagster
-materializations of `weekly_sales`, `arima_model` and `sales_forecast` carrying the data versions the runs
-would have reported. Then, with nothing
+in-process with what the idle call reads: a real fit (`training.run_model_step`, same preset with one CV fold
+for speed), its record logged to an MLflow run and registered as version 1 of `arima-<isbn>` with the champion
+alias and `record_run_id` tag (no pyfunc artifact: the idle call never loads it), the record in the local cache,
+and runless Dagster materializations of `weekly_sales`, `arima_model` and `sales_forecast` carrying the data
+versions the runs would have reported. Then, with nothing
 changed:
 
 1. `repeats` calls of the Python API in this process (imports already paid): wall seconds each;
@@ -104,11 +104,13 @@ def _seed_directly(out: Path, config: ArimaConfig, isbns: list[str]) -> None:
     store = ModelStore(out / "models")
     registry = ModelRegistry(config.mlflow_tracking_uri, experiment_name=EXPERIMENT_NAME)
     client = registry.client
+    values = {**config.as_dict(), "cv_folds": 1}
+    seeding = get_arima_config(values.pop("environment"), **values)
     instance = dg.DagsterInstance.local_temp(tempdir=str(out / "dagster"))
     try:
         for isbn in isbns:
             series = data.weekly_series(isbn)
-            trained = run_model_step(isbn, series, None, config).champion
+            trained = run_model_step(isbn, series, None, seeding).champion
             run_id = registry.create_parent_run(f"isbn-{isbn}", {"isbn": isbn, "seeded_by": "benchmarks/idle_calls"})
             registry.log_record(run_id, record_for_registry(trained))
             registry.end_run(run_id)
@@ -154,7 +156,7 @@ def _cli_call(out: Path, sales: Path, uri: str, n: int) -> float:
 
 
 def run_idle_calls(
-    sizes: tuple[int, ...] = SIZES, weeks: int = 156, n_trials: int = 1, repeats: int = 3, trained: int = 100
+    sizes: tuple[int, ...] = SIZES, weeks: int = 156, n_trials: int = 1, repeats: int = 3, trained: int = 12
 ) -> dict[str, Any]:
     """Seed then time idle calls at each size (ascending, one growing state folder, removed at the end)."""
     root = Path(tempfile.mkdtemp(prefix="arima-idle-"))
@@ -225,7 +227,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--weeks", type=int, default=156, help="weeks of sales per ISBN (default 156)")
     parser.add_argument("--n-trials", type=int, default=1, help="Optuna trials when seeding (default 1)")
     parser.add_argument("--repeats", type=int, default=3, help="timed in-process idle calls per size")
-    parser.add_argument("--trained", type=int, default=100, help="ISBNs trained by pipeline runs (the rest seeded)")
+    parser.add_argument("--trained", type=int, default=12, help="ISBNs trained by pipeline runs (the rest seeded)")
     args = parser.parse_args(argv)
     sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
     started = time.perf_counter()

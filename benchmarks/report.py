@@ -320,6 +320,14 @@ def cold_start_section(measured: list[dict[str, Any]]) -> str:
         "code location, resources), steps (first step start to last step end) and the search's own fit seconds. "
         f"Target: within {measured[0]['target_seconds']:.0f} s on 2 cores.\n\n"
     )
+
+    def startup_share(m: dict[str, Any]) -> str:
+        startup, steps = m["model_run_startup_s"]["median"], m["model_run_steps_s"]["median"]
+        return f"{m.get('label') or '-'} {startup / (startup + steps):.0%}"
+
+    shares = [startup_share(m) for m in measured if m.get("model_run_startup_s") and m.get("model_run_steps_s")]
+    if shares:
+        head += "Start-up share of a model run (medians): " + ", ".join(shares) + ".\n\n"
     header = [
         "code",
         "date",
@@ -334,7 +342,18 @@ def cold_start_section(measured: list[dict[str, Any]]) -> str:
         "fit s",
         "status",
     ]
-    return head + _table(header, rows) + "\n"
+    profiles = [
+        f"{m.get('label') or '-'}: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in m["imports_s"].items())
+        for m in measured
+        if m.get("imports_s")
+    ]
+    profile = (
+        "\n\nImport seconds of a run worker's code location (`python -X importtime -c \"import "
+        'arima_assets.definitions"`, cumulative, on the same shared machine: indicative): ' + "; ".join(profiles)
+        if profiles
+        else ""
+    )
+    return head + _table(header, rows) + profile + "\n"
 
 
 def replace_section(text: str, title: str, section: str) -> str:
