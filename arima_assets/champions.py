@@ -22,12 +22,21 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from arima_assets.decision import ModelRecord
+from arima_assets.decision import ModelRecord, StepStatus
 from arima_assets.registry import ModelRegistry
 from arima_assets.registry.records import model_name, version_uri
-from arima_assets.store import ModelStore, StoreError
+from arima_assets.store import ModelStore, Outcome, StoreError
+from arima_assets.training import ModelStepResult
 
-__all__ = ["current_champion", "record_for_registry", "record_from_registry"]
+__all__ = [
+    "cached_champion",
+    "commit_step",
+    "current_champion",
+    "is_current",
+    "pending_challenger",
+    "record_for_registry",
+    "record_from_registry",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -50,12 +59,22 @@ def record_from_registry(data: dict[str, Any], isbn: str, version: int, record_r
     return replace(record, mlflow=links)
 
 
-def _cached(store: ModelStore, isbn: str) -> ModelRecord | None:
+def cached_champion(store: ModelStore, isbn: str) -> ModelRecord | None:
+    """The locally cached champion record, or None when there is none or its file is unreadable (it is rebuilt
+    from the registry then)."""
     try:
         return store.get_champion(isbn)
     except StoreError as exc:  # unreadable cache: rebuilt from the registry
         logger.warning("ISBN %s: local champion record unreadable (%s); rebuilding it from the registry", isbn, exc)
         return None
+
+
+def is_current(record: ModelRecord | None, pointer: tuple[int, str | None] | None) -> bool:
+    """True when `record` (a cached champion) is the one the registry's `pointer` (version, record run) names."""
+    if record is None or pointer is None:
+        return False
+    version, record_run_id = pointer
+    return record.mlflow.get("version") == str(version) and record.mlflow.get("record_run_id") == record_run_id
 
 
 def current_champion(store: ModelStore, registry: ModelRegistry, isbn: str) -> ModelRecord | None:
@@ -69,14 +88,11 @@ def current_champion(store: ModelStore, registry: ModelRegistry, isbn: str) -> M
     Raises:
         RegistryError: MLflow failed.
     """
-    cached = _cached(store, isbn)
+    cached = cached_champion(store, isbn)
     pointer = registry.champion_pointer(isbn)
-    if pointer is None:
+    if pointer is None or is_current(cached, pointer):
         return cached
     version, record_run_id = pointer
-    links = cached.mlflow if cached is not None else {}
-    if links.get("version") == str(version) and links.get("record_run_id") == record_run_id:
-        return cached
     data = registry.load_record(record_run_id) if record_run_id else None
     if data is None:
         logger.warning("ISBN %s: %s v%s has no champion record; keeping the local one", isbn, model_name(isbn), version)
@@ -87,8 +103,41 @@ def current_champion(store: ModelStore, registry: ModelRegistry, isbn: str) -> M
         logger.warning(
             "ISBN %s: local champion (v%s) differed from the registry's (v%s, record run %s); cache rebuilt",
             isbn,
-            links.get("version"),
+            cached.mlflow.get("version"),
             version,
             record_run_id,
         )
     return record
+
+
+def pending_challenger(store: ModelStore, isbn: str, champion: ModelRecord | None) -> ModelRecord | None:
+    """The locally kept pending challenger; None without a champion or when its file is unreadable (it is a hint
+    only, see the module docstring)."""
+    if champion is None:
+        return None
+    try:
+        return store.get_candidate(isbn)
+    except StoreError:
+        return None
+
+
+def commit_step(
+    store: ModelStore, isbn: str, step: ModelStepResult, candidate: ModelRecord | None, run_id: str
+) -> Outcome:
+    """Write a finished step to the local store, inside the ISBN's lease and after the registry commit: a changed
+    champion (the cache), the pending challenger if it changed from `candidate`, and the outcome of `run_id`."""
+    if step.status != StepStatus.REUSED:
+        store.put_champion(step.champion)
+    if step.candidate != candidate:
+        store.put_candidate(isbn, step.candidate)
+    outcome = Outcome(
+        isbn=isbn,
+        status=step.status,
+        decision=step.decision.to_dict(),
+        run_id=run_id,
+        fit_seconds=step.fit_seconds,
+        fit_seconds_saved=step.fit_seconds_saved,
+        promotion=step.promotion_reason,
+    )
+    store.put_outcome(outcome)
+    return outcome

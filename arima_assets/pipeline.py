@@ -68,9 +68,11 @@ def book_sales_arima_modeling_pipeline(
 ) -> dict[str, Any]:
     """Ingest the sales files, then for each ISBN refresh its series, decide, train only if stale, and forecast.
 
-    Runs the Dagster assets in-process on an instance kept under `output_dir`, one run per ISBN, so one
+    Decides before launching anything (`arima_assets.triage`): an ISBN whose series, champion and forecast are
+    unchanged and whose champion the decision engine keeps is reported as reused without a Dagster run; the
+    others run the Dagster assets in-process on an instance kept under `output_dir`, one run per ISBN, so one
     ISBN's failure does not stop the others. Calling it again with the same `output_dir` and unchanged data
-    reuses every model.
+    reuses every model and launches no run.
 
     Args:
         output_dir: folder for the Dagster instance, model store, tables and MLflow store
@@ -83,48 +85,87 @@ def book_sales_arima_modeling_pipeline(
         failed_models, reuse_rate, configuration, retraining_stats, decisions.
 
     Raises:
-        ValueError: a selected ISBN is not in the sales data, or `output_dir` cannot be used as a folder.
-        dagster.DagsterExecutionError: the sales files cannot be ingested.
+        ValueError: a selected ISBN is not in the sales data, `output_dir` cannot be used as a folder, or the
+            sales files cannot be loaded (`SalesDataError`, naming the file and the problem).
     """
     with _dagster_warnings_ignored():  # Dagster's beta/preview notices are for us, not for the API's users
         return _run_pipeline(output_dir, selected_isbns, config)
 
 
+class _Runs:
+    """In-process Dagster runs of the project's assets; the definitions are built on the first run only (an idle
+    call builds none)."""
+
+    def __init__(self, config: ArimaConfig, instance: dg.DagsterInstance):
+        self._config = config
+        self._instance = instance
+        self._defs: dg.Definitions | None = None
+        self.launched = 0
+
+    def materialize(self, selection: list[str], partition_key: str | None = None) -> dg.ExecuteInProcessResult:
+        """Run the selected assets (of one ISBN partition); errors are raised for unpartitioned selections."""
+        if self._defs is None:
+            from arima_assets.definitions import build_definitions  # heavy import, only when a run is needed
+
+            self._defs = build_definitions(self._config)
+        self.launched += 1
+        return dg.materialize(
+            list(self._defs.assets or []),
+            _QUIET,
+            instance=self._instance,
+            resources=dict(self._defs.resources or {}),
+            selection=selection,
+            partition_key=partition_key,
+            raise_on_error=partition_key is None,
+            tags={"arima_assets/source": "python_api"},
+        )
+
+
 def _run_pipeline(
     output_dir: str | Path | None, selected_isbns: list[str] | None, config: ArimaConfig | None
 ) -> dict[str, Any]:
-    from arima_assets.definitions import build_definitions  # heavy import, only when called
+    from arima_assets.data.nielsen import load_sales
+    from arima_assets.triage import ingest_is_current, triage
 
     base = config or get_arima_config()
     folder = _writable_folder(Path(output_dir) if output_dir is not None else Path(base.state_dir) / "pipeline")
     config = config_for_output_dir(base, folder.resolve())
-    defs = build_definitions(config)
-    assets = list(defs.assets or [])
-    resources = dict(defs.resources or {})
+    data = load_sales(config.sales_path, absent_weeks=config.absent_weeks, max_weekly_volume=config.max_weekly_volume)
     instance = _open_instance(folder / "dagster")
+    runs = _Runs(config, instance)
     try:
-        dg.materialize(assets, _QUIET, instance=instance, resources=resources, selection=["book_sales"])
+        if not ingest_is_current(instance, data):  # new or changed files: ingest them (adds new ISBN partitions)
+            runs.materialize(["book_sales"])
         known = sorted(instance.get_dynamic_partitions(ISBN_PARTITIONS_NAME))
         isbns = _select(known, selected_isbns)
         store = ModelStore(Path(config.state_dir) / "models")
-        outcomes: dict[str, Outcome] = {}
-        for isbn in isbns:
-            result = dg.materialize(
-                assets,
-                _QUIET,
-                instance=instance,
-                resources=resources,
-                selection=_PER_ISBN,
-                partition_key=isbn,
-                raise_on_error=False,
-                tags={"arima_assets/source": "python_api"},
-            )
+        plan = triage(instance, store, config, data, isbns)
+        outcomes: dict[str, Outcome] = dict(plan.reused)
+        for isbn, why in plan.work.items():
+            logger.info("ISBN %s: run (%s)", isbn, why)
+            result = runs.materialize(_PER_ISBN, partition_key=isbn)
             outcomes[isbn] = _outcome_of(isbn, result, store)
             logger.info("ISBN %s: %s", isbn, outcomes[isbn].status)
-        dg.materialize(assets, _QUIET, instance=instance, resources=resources, selection=["retraining_report"])
+        if runs.launched:
+            runs.materialize(["retraining_report"])
+        if plan.reused:
+            _log_reuse(config, plan.reused)
     finally:
         instance.dispose()
     return build_report(outcomes, isbns, config.public_dict())
+
+
+def _log_reuse(config: ArimaConfig, reused: dict[str, Outcome]) -> None:
+    """One MLflow run for the ISBNs reused without a run: their count, the fit seconds saved, their decisions."""
+    from arima_assets.defs.tracking import EXPERIMENT_NAME
+    from arima_assets.registry import ModelRegistry
+
+    registry = ModelRegistry(config.mlflow_tracking_uri, experiment_name=EXPERIMENT_NAME)
+    decisions = {isbn: outcome.decision for isbn, outcome in sorted(reused.items())}
+    saved = sum(outcome.fit_seconds_saved for outcome in reused.values())
+    registry.log_reuse_summary(
+        decisions, saved, {"arima_assets/source": "python_api", "deployment": config.environment}
+    )
 
 
 def _writable_folder(folder: Path) -> Path:

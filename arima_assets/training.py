@@ -40,6 +40,7 @@ __all__ = [
     "ModelStepResult",
     "change_tuning_settings",
     "comparison_errors",
+    "reused_step",
     "run_model_step",
     "series_version",
     "tuning_settings",
@@ -238,11 +239,7 @@ def run_model_step(
         return ModelStepResult(StepStatus.PROMOTED, decision, promoted, None, None, reason, 0.0, promoted.fit_seconds)
     if decision.action == Action.REUSE:
         assert champion is not None
-        if candidate is not None and _candidate_expired(candidate, series, config):
-            candidate = None
-        return ModelStepResult(
-            StepStatus.REUSED, decision, champion, None, None, None, 0.0, champion.fit_seconds, candidate=candidate
-        )
+        return reused_step(decision, champion, series, config, candidate)
 
     warm = None
     if champion is not None:
@@ -268,6 +265,22 @@ def run_model_step(
     kept = _confirm_champion(champion, series, now, change_start)
     pending = None if changed else challenger  # after a change the champion won on post-change weeks: final
     return ModelStepResult(StepStatus.KEPT, decision, kept, challenger, result, reason, fit_seconds, 0.0, pending)
+
+
+def reused_step(
+    decision: Decision,
+    champion: ModelRecord,
+    series: pd.Series,
+    config: ArimaConfig,
+    candidate: ModelRecord | None = None,
+) -> ModelStepResult:
+    """The step when the decision is to reuse the champion: no fit, nothing to track but the decision. A pending
+    challenger that has not won within CANDIDATE_PATIENCE x `min_evidence_weeks` weeks is dropped."""
+    if candidate is not None and _candidate_expired(candidate, series, config):
+        candidate = None
+    return ModelStepResult(
+        StepStatus.REUSED, decision, champion, None, None, None, 0.0, champion.fit_seconds, candidate=candidate
+    )
 
 
 def _first_week_after(champion: ModelRecord, series: pd.Series) -> str | None:

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -24,6 +25,15 @@ def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _config(folder: Path, **overrides):
     values = {"sales_path": str(folder / "sales"), "mlflow_tracking_uri": f"sqlite:///{folder / 'mlflow.db'}"}
     return get_arima_config("testing", **{**values, **overrides})
+
+
+def _isbn_runs(folder: Path) -> list[str]:
+    """The ISBN partition of every Dagster run in the call's instance, oldest first."""
+    instance = dg.DagsterInstance.local_temp(tempdir=str(folder / "out" / "dagster"))
+    try:
+        return [run.tags.get("dagster/partition", "") for run in reversed(instance.get_runs())]
+    finally:
+        instance.dispose()
 
 
 def _client(folder: Path) -> MlflowClient:
@@ -65,8 +75,10 @@ def test_mlflow_has_a_parent_run_per_dagster_run_and_a_nested_run_per_isbn(run_f
         assert int(client.get_model_version_by_alias(f"arima-{isbn}", "champion").version) == 1
 
 
-def test_second_call_with_unchanged_data_reuses_every_model(run_folder: Path, first_report) -> None:
+def test_second_call_with_unchanged_data_reuses_every_model_without_a_run(run_folder: Path, first_report) -> None:
+    runs_before = _isbn_runs(run_folder)
     report = book_sales_arima_modeling_pipeline(run_folder / "out", None, _config(run_folder))
+    assert _isbn_runs(run_folder) == runs_before, "an idle call launches no Dagster run"
     assert report["reused_models"] == 2 and report["newly_trained_models"] == 0
     assert report["reuse_rate"] == 1.0
     assert report["retraining_stats"]["fit_seconds_spent"] == 0.0
@@ -75,12 +87,24 @@ def test_second_call_with_unchanged_data_reuses_every_model(run_folder: Path, fi
     )
     for isbn in SMALL_ISBNS:
         assert any("within limit" in reason for reason in report["decisions"][isbn]["reasons"])
+    client = _client(run_folder)
+    experiment = client.get_experiment_by_name("arima_assets")
+    reuse_runs = client.search_runs([experiment.experiment_id], "tags.`mlflow.runName` = 'reused-without-run'")
+    assert len(reuse_runs) == 1, "one MLflow run for the call, not one per ISBN"
+    assert reuse_runs[0].data.metrics["reused_models"] == 2.0
+    assert reuse_runs[0].data.metrics["fit_seconds_saved"] == pytest.approx(
+        report["retraining_stats"]["fit_seconds_saved"], abs=1e-3
+    )
 
 
 def test_drifted_isbn_alone_is_retrained_and_gets_a_second_version(run_folder: Path, first_report) -> None:
     update = append_weeks(small_sales_frame(), DRIFTED, n_weeks=26, level_factor=3.0, seed=1, continue_others=False)
     write_sales(update.iloc[len(small_sales_frame()) :], run_folder / "sales" / "update.csv")
+    runs_before = len(_isbn_runs(run_folder))
     report = book_sales_arima_modeling_pipeline(run_folder / "out", None, _config(run_folder))
+    new_runs = _isbn_runs(run_folder)[runs_before:]
+    assert [isbn for isbn in new_runs if isbn] == [DRIFTED], "only the changed ISBN gets a run"
+    assert len(new_runs) == 3, "the ingest of the new file, the changed ISBN, the report"
     assert report["decisions"][STABLE]["status"] == "reused"
     assert report["decisions"][DRIFTED]["status"] in {"trained", "kept"}
     assert "drift" in report["decisions"][DRIFTED]["triggers"]

@@ -9,9 +9,18 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks.settings import preset_config
+from benchmarks.settings import OUT_DIR, preset_config
 
-__all__ = ["HISTORY_HEADING", "environment", "render_results", "targets", "with_history"]
+__all__ = [
+    "HISTORY_HEADING",
+    "cold_start_section",
+    "environment",
+    "idle_calls_section",
+    "render_results",
+    "replace_section",
+    "targets",
+    "with_history",
+]
 
 _PACKAGES = ("numpy", "pandas", "statsmodels", "optuna", "statsforecast", "dagster")
 #: statsforecast AutoARIMA MASE on all 359 series measured on this machine (brief), and the best M4 entry.
@@ -247,6 +256,140 @@ def _automation_section(auto: dict[str, Any]) -> str:
     )
 
 
+IDLE_TITLE = "Idle pipeline calls"
+COLD_START_TITLE = "Cold start: README command 1"
+
+
+def idle_calls_section(idle: dict[str, Any]) -> str:
+    """`benchmarks/idle_calls.py`: fully reused Python API and CLI calls at each size."""
+    env = idle["environment"]
+    rows = [
+        [
+            r["isbns"],
+            f"{r['seed_trained_by_runs']} by runs, {r['seeded_directly']} seeded" + f" ({r['seed_seconds']:.0f} s)",
+            " / ".join(f"{s:.2f}" for s in r["api_seconds"]),
+            f"{r['api_ms_per_isbn']:.1f}",
+            f"{r['cli_seconds']:.1f}",
+            r["runs_launched_by_idle_calls"],
+            f"{r['target_seconds']:.2f}",
+            f"API {_yes(r['api_met'])}, CLI {_yes(r['cli_met'])}",
+        ]
+        for r in idle["rows"]
+    ]
+    head = (
+        f"## {IDLE_TITLE}\n\n`benchmarks/idle_calls.py` ({env['date']}, {env['cores']} cores, load average "
+        f"{env['load_average'][0]} at start: shared machine, seconds indicative). Synthetic sample-like sales, "
+        f"{idle['rows'][0]['weeks']} weeks per ISBN, {idle['preset']} preset ({idle['n_trials']} trial per search); "
+        f"up to {idle['trained_by_runs']} ISBNs trained by pipeline runs, the rest seeded in-process (real fit, "
+        "registry version with the champion alias, local cache, runless materializations: see the script). Then "
+        "unchanged calls: the Python API in the same process (imports paid), and `arima-assets run` in a fresh "
+        "process (imports included). Target: under 3 s + 20 ms per ISBN, no run launched.\n\n"
+    )
+    header = [
+        "ISBNs",
+        "seeding",
+        "API s (each call)",
+        "API ms/ISBN",
+        "CLI s",
+        "runs launched",
+        "target s",
+        "status",
+    ]
+    return head + _table(header, rows) + "\n"
+
+
+def cold_start_section(measured: list[dict[str, Any]]) -> str:
+    """`benchmarks/cold_start.py`: seconds from `dagster dev` answering to all 12 sample models and forecasts."""
+
+    def spread(summary: dict[str, Any] | None) -> str:
+        return "-" if not summary else f"{summary['median']:.1f} ({summary['min']:.1f}-{summary['max']:.1f})"
+
+    rows = [
+        [
+            m.get("label") or "-",
+            m["environment"]["date"],
+            f"{m['load_before'][0]:.1f} / {m.get('load_after', [float('nan')])[0]:.1f}",
+            m.get("server_ready_s", "-"),
+            m.get("all_models_s") or "not reached",
+            m.get("all_forecasts_s") or "not reached",
+            f"{m['model_runs']} of {m['runs_total']}",
+            spread(m.get("model_run_queued_s")),
+            spread(m.get("model_run_startup_s")),
+            spread(m.get("model_run_steps_s")),
+            spread(m.get("model_run_fit_s")),
+            _yes(bool(m.get("met"))),
+        ]
+        for m in measured
+    ]
+    head = (
+        f"## {COLD_START_TITLE}\n\n`benchmarks/cold_start.py`: `dagster dev` on a temporary copy of the project "
+        "with the shipped 12-ISBN sample and `arima_assets/dagster_home/dagster.yaml`, timed from the server "
+        "answering until all 12 `arima_model` and `sales_forecast` partitions are materialized. Per model run "
+        "(median, min-max): queued (waiting for a run slot), start-up (launch to first step: process start, imports, "
+        "code location, resources), steps (first step start to last step end) and the search's own fit seconds. "
+        f"Target: within {measured[0]['target_seconds']:.0f} s on 2 cores.\n\n"
+    )
+
+    def startup_share(m: dict[str, Any]) -> str:
+        startup, steps = m["model_run_startup_s"]["median"], m["model_run_steps_s"]["median"]
+        return f"{m.get('label') or '-'} {startup / (startup + steps):.0%}"
+
+    shares = [startup_share(m) for m in measured if m.get("model_run_startup_s") and m.get("model_run_steps_s")]
+    if shares:
+        head += "Start-up share of a model run (medians): " + ", ".join(shares) + ".\n\n"
+    header = [
+        "code",
+        "date",
+        "load avg start / end",
+        "server ready s",
+        "all models s",
+        "all forecasts s",
+        "model runs",
+        "queued s",
+        "start-up s",
+        "steps s",
+        "fit s",
+        "status",
+    ]
+    profiles = [
+        f"{m.get('label') or '-'}: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in m["imports_s"].items())
+        for m in measured
+        if m.get("imports_s")
+    ]
+    profile = (
+        "\n\nImport seconds of a run worker's code location (`python -X importtime -c \"import "
+        'arima_assets.definitions"`, cumulative, on the same shared machine: indicative): ' + "; ".join(profiles)
+        if profiles
+        else ""
+    )
+    return head + _table(header, rows) + profile + "\n"
+
+
+def replace_section(text: str, title: str, section: str) -> str:
+    """`text` (RESULTS.md) with its `## title` section replaced by `section`, or `section` appended."""
+    marker = f"## {title}\n"
+    if marker not in text:
+        return text.rstrip("\n") + "\n\n" + section
+    start = text.index(marker)
+    following = text.find("\n## ", start + len(marker))
+    end = len(text) if following < 0 else following + 1
+    return text[:start] + section + ("\n" + text[end:] if following >= 0 else "")
+
+
+def _saved_sections() -> list[str]:
+    """The sections of the standalone benchmarks whose saved figures are in benchmarks/out."""
+    import json
+
+    sections = []
+    idle = OUT_DIR / "idle_calls.json"
+    if idle.is_file():
+        sections.append(idle_calls_section(json.loads(idle.read_text())))
+    cold = [json.loads(path.read_text()) for path in sorted(OUT_DIR.glob("cold_start*.json"))]
+    if cold:
+        sections.append(cold_start_section(sorted(cold, key=lambda m: m["environment"]["date"])))
+    return sections
+
+
 def _delay_cell(delay: dict[str, Any]) -> str:
     if not delay:
         return "-"
@@ -441,4 +584,5 @@ def render_results(results: dict[str, Any], extra_full_m4: dict[str, Any] | None
         lines.append(_replay_section(results["replay"]))
     if results.get("automation"):
         lines.append(_automation_section(results["automation"]))
+    lines.extend(_saved_sections())
     return "\n".join(lines)

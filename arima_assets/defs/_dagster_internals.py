@@ -6,12 +6,15 @@ Dagster 1.13 has no public export for these; each is used because the public API
   custom triggers are evaluated in `automation.ModelClockCondition`).
 - `AssetRecordsFilter`, `DagsterEventType`: batched reads of the latest materialization per partition (the age
   clocks of thousands of partitions in one tick).
+- `DATA_VERSION_TAG`: the tag holding a materialization's data version, read for every partition in one query
+  (`EventLogStorage.get_latest_tags_by_partition`) when the Python API decides which ISBNs need a run.
 - `PartitionKeyFilter`, `AssetCheckExecutionRecordStatus`: reading the failed check evaluations of one ISBN for
   the drift alerts.
 
 When Dagster moves or exports them, only this module changes.
 """
 
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
 from dagster._core.definitions.declarative_automation.automation_context import AutomationContext
 from dagster._core.event_api import AssetRecordsFilter, PartitionKeyFilter
 from dagster._core.events import DagsterEventType
@@ -21,6 +24,7 @@ __all__ = [
     "AssetCheckExecutionRecordStatus",
     "AssetRecordsFilter",
     "AutomationContext",
+    "DATA_VERSION_TAG",
     "DagsterEventType",
     "PartitionKeyFilter",
 ]

@@ -11,7 +11,7 @@ from arima_assets.defs.automation import partition_refresh_condition
 from arima_assets.defs.partitions import ISBN_PARTITIONS_NAME, isbn_partitions
 from arima_assets.training import series_version
 
-__all__ = ["book_sales", "weekly_sales", "coverage_end", "series_from_frame", "frame_from_series"]
+__all__ = ["book_sales", "weekly_sales", "coverage_end", "frame_version", "series_from_frame", "frame_from_series"]
 
 
 @dg.asset(group_name="arima_assets", kinds={"pandas"})
@@ -33,7 +33,7 @@ def book_sales(
     rejected = "\n".join(f"- {problem}" for problem in data.rejected[:50]) or "none"
     return dg.Output(
         frame,
-        data_version=dg.DataVersion(_frame_version(frame)),
+        data_version=dg.DataVersion(frame_version(frame)),
         metadata={
             "isbns": len(data.isbns()),
             "new_isbns": len(new),
@@ -47,7 +47,7 @@ def book_sales(
     )
 
 
-def _frame_version(frame: pd.DataFrame) -> str:
+def frame_version(frame: pd.DataFrame) -> str:
     """Content hash of the ingested table."""
     hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     return hashlib.sha256(hashes.tobytes()).hexdigest()[:16]

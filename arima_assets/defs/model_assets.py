@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 from dagster_mlflow.resources import MlFlow
 
-from arima_assets.champions import current_champion
+from arima_assets.champions import commit_step, current_champion, pending_challenger
 from arima_assets.config import ArimaConfig
 from arima_assets.decision import ModelRecord, StepStatus
 from arima_assets.defs.automation import AGE_CLOCK_METADATA_KEY, model_condition
@@ -16,7 +16,7 @@ from arima_assets.defs.partitions import isbn_partitions
 from arima_assets.defs.resources import ModelStoreResource
 from arima_assets.defs.tracking import EXPERIMENT_NAME, end_mlflow_on_run_finished, track_model_step
 from arima_assets.registry import ModelRegistry
-from arima_assets.store import ModelStore, Outcome, StoreError
+from arima_assets.store import ModelStore, Outcome
 from arima_assets.training import ModelStepResult, record_digest, run_model_step
 
 __all__ = ["build_model_asset", "model_metadata"]
@@ -80,7 +80,7 @@ def _model_step(
     try:
         registry = ModelRegistry(config.mlflow_tracking_uri, experiment_name=EXPERIMENT_NAME)
         champion = current_champion(store, registry, isbn)  # the record of truth, read inside the lease
-        candidate = _pending_challenger(store, isbn, champion)
+        candidate = pending_challenger(store, isbn, champion)
         step = run_model_step(isbn, series, champion, config, candidate=candidate)
         tags = {"dagster_run_id": context.run.run_id, "isbn": isbn, "partition_key": isbn}
         step = track_model_step(mlflow, step, isbn, config, tags, registry)
@@ -96,33 +96,8 @@ def _model_step(
         )
         context.log.error(f"model step failed for ISBN {isbn}:\n{traceback.format_exc()}")
         raise
-    if step.status != StepStatus.REUSED:
-        store.put_champion(step.champion)
-    if step.candidate != candidate:
-        store.put_candidate(isbn, step.candidate)
-    store.put_outcome(
-        Outcome(
-            isbn=isbn,
-            status=step.status,
-            decision=step.decision.to_dict(),
-            run_id=context.run.run_id,
-            fit_seconds=step.fit_seconds,
-            fit_seconds_saved=step.fit_seconds_saved,
-            promotion=step.promotion_reason,
-        )
-    )
+    commit_step(store, isbn, step, candidate, context.run.run_id)
     return step
-
-
-def _pending_challenger(store: ModelStore, isbn: str, champion: ModelRecord | None) -> ModelRecord | None:
-    """The locally kept pending challenger; None without a champion or when its file is unreadable (it is a hint
-    only, see arima_assets.champions)."""
-    if champion is None:
-        return None
-    try:
-        return store.get_candidate(isbn)
-    except StoreError:
-        return None
 
 
 def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from arima_assets.registry.errors import RegistryError, mlflow_errors
 from arima_assets.registry.records import (
     CHAMPION_ALIAS,
     DECISION_FILE,
+    MODEL_NAME_PREFIX,
     PAYLOAD_FILE,
     RECORD_FILE,
     RECORD_RUN_TAG,
@@ -36,6 +38,25 @@ __all__ = ["QUIET_DOWNLOADS", "RegistryReads", "version_info"]
 #: Environment of every artifact download: no progress bar in the logs.
 QUIET_DOWNLOADS = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
 _DOES_NOT_EXIST = ErrorCode.Name(RESOURCE_DOES_NOT_EXIST)
+#: Page sizes of the batched champion read (MLflow's maxima: 1,000 registered models, 200,000 versions a page).
+_MODELS_PAGE = 1000
+_VERSIONS_PAGE = 10_000
+
+
+def _pointer(mv: ModelVersion) -> tuple[int, str | None]:
+    """(version, run holding its record): the ``record_run_id`` tag, else the version's own run."""
+    return int(mv.version), mv.tags.get(RECORD_RUN_TAG) or mv.run_id or None
+
+
+def _pages(search: Any, filter_string: str, page_size: int) -> Iterator[Any]:
+    """Every result of a paged MLflow search (``search_registered_models`` or ``search_model_versions``)."""
+    token = None
+    while True:
+        page = search(filter_string, max_results=page_size, page_token=token)
+        yield from page
+        token = page.token
+        if not token:
+            return
 
 
 def _created(timestamp_ms: int | None) -> datetime:
@@ -113,7 +134,29 @@ class RegistryReads:
                 if exc.error_code in (_DOES_NOT_EXIST, ErrorCode.Name(INVALID_PARAMETER_VALUE)):
                     return None
                 raise
-        return int(mv.version), mv.tags.get(RECORD_RUN_TAG) or mv.run_id or None
+        return _pointer(mv)
+
+    def champion_pointers(self) -> dict[str, tuple[int, str | None]]:
+        """ISBN -> (version, run holding its record) of every ``arima-<isbn>`` champion, in two paged searches (the
+        registered models with their aliases, then the versions with their tags) rather than one alias read per
+        ISBN: what validates thousands of cached records at once. ISBNs without a champion are absent.
+
+        Raises:
+            RegistryError: MLflow failed.
+        """
+        names = f"name LIKE '{MODEL_NAME_PREFIX}%'"
+        with mlflow_errors("read the champion aliases of the registered models", self.registry_uri):
+            champions: dict[str, int] = {}
+            for registered in _pages(self._client.search_registered_models, names, _MODELS_PAGE):
+                version = registered.aliases.get(CHAMPION_ALIAS)
+                if version is not None:
+                    champions[registered.name] = int(version)
+            pointers: dict[str, tuple[int, str | None]] = {}
+            if champions:
+                for mv in _pages(self._client.search_model_versions, names, _VERSIONS_PAGE):
+                    if champions.get(mv.name) == int(mv.version):
+                        pointers[mv.name.removeprefix(MODEL_NAME_PREFIX)] = _pointer(mv)
+        return pointers
 
     def load_record(self, run_id: str) -> dict[str, Any] | None:
         """The champion record written by `log_record` to run ``run_id``; None when the run has none (versions

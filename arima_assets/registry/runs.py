@@ -15,9 +15,12 @@ from arima_assets.registry import _inputs as inputs
 from arima_assets.registry.errors import mlflow_errors
 from arima_assets.registry.records import DECISION_FILE, PAYLOAD_FILE, RECORD_FILE
 
-__all__ = ["SUMMARY_METRICS", "RunLog"]
+__all__ = ["REUSE_RUN_NAME", "REUSED_DECISIONS_FILE", "SUMMARY_METRICS", "RunLog"]
 
 SUMMARY_METRICS = ("reused_models", "newly_trained_models", "reuse_rate", "fit_seconds_saved")
+#: Run name and artifact of the one run a call logs for the ISBNs it reused without launching a run.
+REUSE_RUN_NAME = "reused-without-run"
+REUSED_DECISIONS_FILE = "reused_decisions.json"
 _BATCH_PARAMS = 100
 
 
@@ -115,6 +118,39 @@ class RunLog:
             raise ValueError(f"summary metrics: missing {missing}; required {list(SUMMARY_METRICS)}")
         with mlflow_errors(f"log the summary on run {run_id}", self.tracking_uri):
             self._log_batches(run_id, {}, values)
+
+    def log_reuse_summary(
+        self, decisions: Mapping[str, Mapping[str, Any]], fit_seconds_saved: float, tags: Mapping[str, Any] | None
+    ) -> str:
+        """Record the ISBNs a call reused without launching a run for them as ONE finished run (not one per ISBN):
+        the summary metrics (``reused_models`` = their number, ``newly_trained_models`` 0, ``reuse_rate`` 1,
+        ``fit_seconds_saved``) and ``reused_decisions.json`` (ISBN -> the decision and its reasons).
+
+        Returns:
+            The run's id.
+
+        Raises:
+            ValueError: A decision is not JSON-serialisable.
+            RegistryError: MLflow failed (the run, if created, is marked FAILED).
+        """
+        text = inputs.to_json(dict(decisions), "decisions")
+        run_id = self.create_parent_run(REUSE_RUN_NAME, {**(tags or {}), "isbns": len(decisions)})
+        try:
+            summary = {
+                "reused_models": float(len(decisions)),
+                "newly_trained_models": 0.0,
+                "reuse_rate": 1.0,
+                "fit_seconds_saved": float(fit_seconds_saved),
+                "fit_seconds": 0.0,
+            }
+            self.log_summary(run_id, summary)
+            with mlflow_errors(f"log the reused decisions on run {run_id}", self.tracking_uri):
+                self._client.log_text(run_id, text, REUSED_DECISIONS_FILE)
+        except BaseException:
+            self._terminate_quietly(run_id, RunStatus.to_string(RunStatus.FAILED))
+            raise
+        self.end_run(run_id)
+        return run_id
 
     def _log_batches(self, run_id: str, params: dict[str, str], metrics: dict[str, float]) -> None:
         timestamp = int(time.time() * 1000)

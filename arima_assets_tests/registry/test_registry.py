@@ -227,6 +227,37 @@ def test_kept_champion_registers_version_2_without_the_alias(registry, isbn, fit
     assert history[0]["created"] <= history[1]["created"]
 
 
+def test_champion_pointers_reads_every_champion_in_one_batch_as_champion_pointer_does(registry, fitted_payload):
+    promoted, kept, unaliased = (f"97801{n:08d}" for n in range(3))
+    for isbn in (promoted, kept):
+        registry.promote_challenger(isbn, _train_run(registry, isbn, fitted_payload), fitted_payload, reason="first")
+    registry.promote_challenger(promoted, _train_run(registry, promoted, fitted_payload), fitted_payload, reason="won")
+    record_run = _train_run(registry, kept, fitted_payload)
+    registry.record_kept_champion(kept, record_run, fitted_payload, reason="lost")
+    registry.set_record_run(kept, 1, record_run)
+    registry.register_model(unaliased, _train_run(registry, unaliased, fitted_payload), fitted_payload)
+
+    pointers = registry.champion_pointers()
+
+    assert pointers[promoted][0] == 2 and pointers[kept] == (1, record_run)
+    assert unaliased not in pointers, "a version without the champion alias is no champion"
+    for isbn in (promoted, kept):
+        assert pointers[isbn] == registry.champion_pointer(isbn)
+
+
+def test_log_reuse_summary_is_one_finished_run_with_the_counts_and_decisions(registry):
+    decisions = {"9780000000001": {"action": "reuse", "reasons": ["[age] within"]}, "9780000000002": {}}
+
+    run_id = registry.log_reuse_summary(decisions, 12.5, {"arima_assets/source": "python_api"})
+
+    run = registry.client.get_run(run_id)
+    assert run.info.status == "FINISHED" and run.data.tags["isbns"] == "2"
+    assert run.data.metrics["reused_models"] == 2.0 and run.data.metrics["newly_trained_models"] == 0.0
+    assert run.data.metrics["reuse_rate"] == 1.0 and run.data.metrics["fit_seconds_saved"] == 12.5
+    logged = json.loads(Path(registry.client.download_artifacts(run_id, "reused_decisions.json")).read_text())
+    assert logged == decisions
+
+
 def test_load_pyfunc_without_a_champion_raises(registry, isbn, fitted_payload):
     registry.register_model(isbn, _train_run(registry, isbn, fitted_payload), fitted_payload)
 

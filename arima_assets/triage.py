@@ -1,0 +1,158 @@
+"""Decide before launching: which ISBNs of a pipeline call need a Dagster run, and the reuse outcomes of the rest.
+
+An ISBN's run (series -> model -> forecast) has nothing to do when all of these hold, read in a few batched
+queries rather than one run per ISBN:
+
+- its series, rebuilt from the sales files, hashes to the data version of its last `weekly_sales`
+  materialization (no new weeks, no revised ones);
+- its locally cached champion is the one the MLflow registry names (version and record run, read for every ISBN
+  in one paged search: `ModelRegistry.champion_pointers`), and it is the model its last `arima_model`
+  materialization reported (the data version is the record's digest);
+- its last `sales_forecast` materialization came after both;
+- the decision engine (`decision.decide`, the same call the model step makes) reuses the champion.
+
+Such an ISBN is decided here, inside its lease, with the model step's own reuse path (`training.reused_step`) and
+commit (`champions.commit_step`); every other ISBN gets a run, which decides again on the record it reads inside
+its lease. Anything this module cannot vouch for (a stale or unreadable cache, a busy lease, an unreachable
+registry) sends the ISBN to a run, never to a guess.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import dagster as dg
+import pandas as pd
+from filelock import Timeout
+
+from arima_assets.champions import cached_champion, commit_step, is_current, pending_challenger
+from arima_assets.config import ArimaConfig
+from arima_assets.data.sales import SalesData
+from arima_assets.decision import Action, decide
+from arima_assets.defs._dagster_internals import DATA_VERSION_TAG, DagsterEventType
+from arima_assets.defs.data_assets import frame_version
+from arima_assets.registry import ModelRegistry, RegistryError
+from arima_assets.store import ModelStore, Outcome
+from arima_assets.training import record_digest, reused_step, series_version
+
+__all__ = ["Triage", "ingest_is_current", "triage"]
+
+logger = logging.getLogger(__name__)
+
+_SERIES, _MODEL, _FORECAST = (dg.AssetKey(name) for name in ("weekly_sales", "arima_model", "sales_forecast"))
+_MATERIALIZATION = DagsterEventType.ASSET_MATERIALIZATION
+
+
+@dataclass(frozen=True)
+class Triage:
+    """A call's ISBNs split before anything is launched.
+
+    Attributes:
+        reused: ISBN -> the committed outcome of the ISBNs decided here (status "reused", no run id).
+        work: ISBN -> why it needs a run, in the call's order.
+    """
+
+    reused: dict[str, Outcome]
+    work: dict[str, str]
+
+
+def ingest_is_current(instance: dg.DagsterInstance, data: SalesData) -> bool:
+    """True when the last `book_sales` materialization ingested this very table (same data version)."""
+    event = instance.get_latest_materialization_event(dg.AssetKey("book_sales"))
+    materialization = event.asset_materialization if event is not None else None
+    return materialization is not None and materialization.tags.get(DATA_VERSION_TAG) == frame_version(data.frame)
+
+
+def triage(
+    instance: dg.DagsterInstance,
+    store: ModelStore,
+    config: ArimaConfig,
+    data: SalesData,
+    isbns: list[str],
+    registry: ModelRegistry | None = None,
+    now: datetime | None = None,
+) -> Triage:
+    """Split `isbns` into those reused without a run (decided and committed here) and those that need a run.
+
+    Args:
+        instance: the Dagster instance the call's runs use.
+        store: the local model store (champion cache, pending challengers, outcomes).
+        config: the call's settings (decision thresholds, MLflow URI).
+        data: the sales files as loaded for this call.
+        isbns: the ISBNs in scope.
+        registry: the MLflow registry (default: one on `config.mlflow_tracking_uri`).
+        now: the decision time (default: now, UTC).
+    """
+    now = now or datetime.now(UTC)
+    try:
+        registry = registry or _registry(config)
+        pointers = registry.champion_pointers()
+    except RegistryError as exc:  # the runs report the failure per ISBN, as the model step does
+        return Triage({}, {isbn: f"registry unavailable: {exc}" for isbn in isbns})
+    series_versions = _latest_data_versions(instance, _SERIES)
+    model_versions = _latest_data_versions(instance, _MODEL)
+    stamps = {key: instance.get_latest_storage_id_by_partition(key, _MATERIALIZATION) for key in (_SERIES, _MODEL)}
+    forecasts = instance.get_latest_storage_id_by_partition(_FORECAST, _MATERIALIZATION)
+    loaded = set(data.isbns())
+    reused: dict[str, Outcome] = {}
+    work: dict[str, str] = {}
+    for isbn in isbns:
+        if isbn not in loaded:
+            work[isbn] = "not in the sales files"
+            continue
+        series = data.weekly_series(isbn)
+        if series_versions.get(isbn) != series_version(series):
+            work[isbn] = "series new or changed"
+            continue
+        last_update = max(stamps[_SERIES].get(isbn, 0), stamps[_MODEL].get(isbn, 0))
+        if forecasts.get(isbn, -1) < last_update:
+            work[isbn] = "forecast missing or older than its series or model"
+            continue
+        try:
+            with store.isbn_lock(isbn, timeout=0):  # a busy lease: another run is deciding this ISBN
+                outcome, why = _reuse(store, isbn, series, config, now, pointers.get(isbn), model_versions.get(isbn))
+        except Timeout:
+            outcome, why = None, "another run holds the ISBN's lease"
+        if outcome is None:
+            work[isbn] = why
+        else:
+            reused[isbn] = outcome
+    logger.info("decided before launching: %d reused, %d need a run", len(reused), len(work))
+    return Triage(reused, work)
+
+
+def _reuse(
+    store: ModelStore,
+    isbn: str,
+    series: pd.Series,
+    config: ArimaConfig,
+    now: datetime,
+    pointer: tuple[int, str | None] | None,
+    model_version: str | None,
+) -> tuple[Outcome | None, str]:
+    """Inside the ISBN's lease: the committed reuse outcome, or None and why a run is needed."""
+    champion = cached_champion(store, isbn)
+    if champion is None or not is_current(champion, pointer):
+        return None, "local champion cache missing or not the registry's champion"
+    if record_digest(champion) != model_version:
+        return None, "champion differs from the last arima_model materialization"
+    candidate = pending_challenger(store, isbn, champion)
+    decision = decide(champion, series, config, now, candidate)
+    if decision.action != Action.REUSE:
+        return None, f"decision: {decision.action} ({'; '.join(decision.reasons)})"
+    step = reused_step(decision, champion, series, config, candidate)
+    return commit_step(store, isbn, step, candidate, run_id=""), "reused"
+
+
+def _registry(config: ArimaConfig) -> ModelRegistry:
+    from arima_assets.defs.tracking import EXPERIMENT_NAME
+
+    return ModelRegistry(config.mlflow_tracking_uri, experiment_name=EXPERIMENT_NAME)
+
+
+def _latest_data_versions(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, str]:
+    """Partition -> data version of its latest materialization, in one query over every partition."""
+    tags = instance.event_log_storage.get_latest_tags_by_partition(key, _MATERIALIZATION, [DATA_VERSION_TAG])
+    return {partition: values[DATA_VERSION_TAG] for partition, values in tags.items() if DATA_VERSION_TAG in values}
