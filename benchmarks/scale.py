@@ -123,15 +123,24 @@ def _progress(instance: Any, n_isbns: int) -> dict[str, Any]:
     return {"runs": len(runs), "statuses": dict(statuses), "forecasts": len(forecasts), "busy": busy}
 
 
-def _wait_done(instance_factory: Any, n_isbns: int, timeout: float) -> dict[str, Any]:
+def _wait_done(instance_factory: Any, n_isbns: int, timeout: float, stall_seconds: float = 300) -> dict[str, Any]:
+    """Poll until every ISBN has a forecast and nothing is queued or running; give up after `timeout`, or when
+    nothing is queued or running and nothing changed for `stall_seconds` (a failed ISBN is not retried by the
+    automation without new data)."""
     deadline = time.monotonic() + timeout
-    last = {}
+    last: dict[str, Any] = {}
+    changed = time.monotonic()
     while time.monotonic() < deadline:
         with instance_factory() as instance:
-            last = _progress(instance, n_isbns)
-        print(f"  {time.strftime('%H:%M:%S')} {last}", flush=True)
+            now = _progress(instance, n_isbns)
+        if now != last:
+            changed = time.monotonic()
+        last = now
+        print(f"  {time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.1f} {last}", flush=True)
         if last["forecasts"] >= n_isbns and last["busy"] == 0:
             return {**last, "finished": True}
+        if last["runs"] and last["busy"] == 0 and time.monotonic() - changed > stall_seconds:
+            break
         time.sleep(10)
     return {**last, "finished": False}
 
@@ -175,6 +184,7 @@ def _summary(profile: str, n_isbns: int, ready: float, done: dict, facts: dict, 
         "overhead_seconds_beyond_1_2x_ideal": wall - 1.2 * ideal,
         "overhead_per_isbn_seconds": (wall - ideal) / n_isbns,
         "peak_rss_mb": peak / 2**20,
+        "load_average_at_end": os.getloadavg()[0],
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "cpus": os.cpu_count(),
     }
