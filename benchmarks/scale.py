@@ -102,7 +102,13 @@ def _model_facts(instance: Any) -> dict[str, Any]:
 
     fits: Counter = Counter()
     fit_seconds = 0.0
-    records = instance.fetch_materializations(dg.AssetKey("arima_model"), limit=100_000).records
+    records, cursor = [], None
+    while True:  # pages of at most 10,000 (Dagster's limit)
+        page = instance.fetch_materializations(dg.AssetKey("arima_model"), limit=10_000, cursor=cursor)
+        records.extend(page.records)
+        if not page.has_more:
+            break
+        cursor = page.cursor
     for record in records:
         materialization = record.asset_materialization
         metadata = materialization.metadata
