@@ -40,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "config":
-            from arima_assets.defs.resources import store_locations
+            with warnings.catch_warnings():
+                from arima_assets.pipeline import ignore_dagster_warnings
+
+                ignore_dagster_warnings()  # dagster-mlflow's beta notice at import is not for the user
+                from arima_assets.defs.resources import store_locations
 
             config = get_arima_config(args.environment)
             print(json.dumps({"stores": store_locations(config), "settings": config.public_dict()}, indent=2))
