@@ -276,6 +276,8 @@ def idle_calls_section(idle: dict[str, Any]) -> str:
         "unchanged calls: the Python API in the same process (imports paid), and `arima-assets run` in a fresh "
         "process (imports included). Target: under 3 s + 20 ms per ISBN, no run launched.\n\n"
     )
+    if idle.get("note"):
+        head += idle["note"] + "\n\n"
     imports = idle.get("cli_import_seconds")
     if imports:
         head += (
