@@ -157,10 +157,9 @@ def _run_pipeline(
 
 def _log_reuse(config: ArimaConfig, reused: dict[str, Outcome]) -> None:
     """One MLflow run for the ISBNs reused without a run: their count, the fit seconds saved, their decisions."""
-    from arima_assets.defs.tracking import EXPERIMENT_NAME
-    from arima_assets.registry import ModelRegistry
+    from arima_assets.triage import open_registry
 
-    registry = ModelRegistry(config.mlflow_tracking_uri, experiment_name=EXPERIMENT_NAME)
+    registry = open_registry(config)
     decisions = {isbn: outcome.decision for isbn, outcome in sorted(reused.items())}
     saved = sum(outcome.fit_seconds_saved for outcome in reused.values())
     registry.log_reuse_summary(

@@ -37,7 +37,7 @@ from arima_assets.registry import ModelRegistry, RegistryError
 from arima_assets.store import ModelStore, Outcome
 from arima_assets.training import record_digest, reused_step, series_version
 
-__all__ = ["Triage", "ingest_is_current", "triage"]
+__all__ = ["Triage", "ingest_is_current", "open_registry", "triage"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def triage(
     """
     now = now or datetime.now(UTC)
     try:
-        registry = registry or _registry(config)
+        registry = registry or open_registry(config)
         pointers = registry.champion_pointers()
     except RegistryError as exc:  # the runs report the failure per ISBN, as the model step does
         return Triage({}, {isbn: f"registry unavailable: {exc}" for isbn in isbns})
@@ -146,9 +146,16 @@ def _reuse(
     return commit_step(store, isbn, step, candidate, run_id=""), "reused"
 
 
-def _registry(config: ArimaConfig) -> ModelRegistry:
-    from arima_assets.defs.tracking import EXPERIMENT_NAME
+def open_registry(config: ArimaConfig) -> ModelRegistry:
+    """The registry the model step uses, its local store created (first time) under the same file lock as the
+    runs' (concurrent first creation of a sqlite store fails in its migrations).
 
+    Raises:
+        RegistryError: MLflow is unavailable.
+    """
+    from arima_assets.defs.tracking import EXPERIMENT_NAME, prepare_tracking_store
+
+    prepare_tracking_store(config.mlflow_tracking_uri)
     return ModelRegistry(config.mlflow_tracking_uri, experiment_name=EXPERIMENT_NAME)
 
 

@@ -61,7 +61,7 @@ from benchmarks.automation_scale import make_isbns  # noqa: E402
 from benchmarks.report import IDLE_TITLE, environment, idle_calls_section, replace_section  # noqa: E402
 from benchmarks.settings import OUT_DIR  # noqa: E402
 
-__all__ = ["run_idle_calls", "synthetic_sales", "target_seconds"]
+__all__ = ["cli_import_seconds", "run_idle_calls", "synthetic_sales", "target_seconds"]
 
 SIZES = (12, 100, 1000)
 
@@ -132,6 +132,16 @@ def _seed_directly(out: Path, config: ArimaConfig, isbns: list[str]) -> None:
                 instance.report_runless_asset_event(event)
     finally:
         instance.dispose()
+
+
+def cli_import_seconds() -> float:
+    """Seconds a fresh process takes to import what an idle `arima-assets run` imports (no call)."""
+    code = (
+        "import time; t = time.perf_counter(); import arima_assets.cli, arima_assets.pipeline, arima_assets.triage, "
+        "arima_assets.data.nielsen; print(time.perf_counter() - t)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(done.stdout.strip().splitlines()[-1])
 
 
 def _check_idle(report: dict[str, Any], n: int, where: str) -> None:
@@ -232,7 +242,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
     started = time.perf_counter()
     result = run_idle_calls(sizes, args.weeks, args.n_trials, args.repeats, args.trained)
-    result.update(environment=environment(), wall_seconds=round(time.perf_counter() - started, 1))
+    imports = [round(cli_import_seconds(), 2) for _ in range(2)]
+    result.update(
+        environment=environment(), wall_seconds=round(time.perf_counter() - started, 1), cli_import_seconds=imports
+    )
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     (OUT_DIR / "idle_calls.json").write_text(json.dumps(result, indent=1))
     results_md = Path(__file__).resolve().parent / "RESULTS.md"

@@ -266,7 +266,7 @@ def idle_calls_section(idle: dict[str, Any]) -> str:
     rows = [
         [
             r["isbns"],
-            f"{r['seed_trained_by_runs']} by runs, {r['seeded_directly']} seeded" + f" ({r['seed_seconds']:.0f} s)",
+            f"{r['seed_trained_by_runs']} by runs, {r['seeded_directly']} seeded ({r['seed_seconds']:.0f} s)",
             " / ".join(f"{s:.2f}" for s in r["api_seconds"]),
             f"{r['api_ms_per_isbn']:.1f}",
             f"{r['cli_seconds']:.1f}",
@@ -278,16 +278,26 @@ def idle_calls_section(idle: dict[str, Any]) -> str:
     ]
     head = (
         f"## {IDLE_TITLE}\n\n`benchmarks/idle_calls.py` ({env['date']}, {env['cores']} cores, load average "
-        f"{env['load_average'][0]} at start: shared machine, seconds indicative). Synthetic sample-like sales, "
+        f"{env['load_average'][0]} at the end: shared machine, seconds indicative). Synthetic sample-like sales, "
         f"{idle['rows'][0]['weeks']} weeks per ISBN, {idle['preset']} preset ({idle['n_trials']} trial per search); "
         f"up to {idle['trained_by_runs']} ISBNs trained by pipeline runs, the rest seeded in-process (real fit, "
         "registry version with the champion alias, local cache, runless materializations: see the script). Then "
         "unchanged calls: the Python API in the same process (imports paid), and `arima-assets run` in a fresh "
         "process (imports included). Target: under 3 s + 20 ms per ISBN, no run launched.\n\n"
     )
+    if idle.get("note"):
+        head += idle["note"] + "\n\n"
+    imports = idle.get("cli_import_seconds")
+    if imports:
+        head += (
+            "The CLI's fixed cost is mostly process start and imports: importing the idle path alone "
+            "(`arima_assets.cli`, `.pipeline`, `.triage`, `.data.nielsen`) in a fresh process took "
+            + " / ".join(f"{seconds:.1f}" for seconds in imports)
+            + " s on the same machine.\n\n"
+        )
     header = [
         "ISBNs",
-        "seeding",
+        "new ISBNs seeded",
         "API s (each call)",
         "API ms/ISBN",
         "CLI s",

@@ -103,7 +103,10 @@ def test_a_backfill_of_12_isbns_runs_on_two_celery_workers_and_restarts_lose_no_
         runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
         materialized = instance.get_materialized_partitions(dg.AssetKey("sales_forecast"))
     assert backfill.status.value in {"COMPLETED", "COMPLETED_SUCCESS"}, backfill.status
-    assert len(runs) == len(SAMPLE_ISBNS) and {run.status.value for run in runs} == {"SUCCESS"}
+    # one successful run per ISBN; a run worker that did not start in time (a loaded machine) is failed by the
+    # run monitor and retried once, with the backfill's tag
+    succeeded = [run.tags.get("dagster/partition") for run in runs if run.status.value == "SUCCESS"]
+    assert sorted(succeeded) == sorted(SAMPLE_ISBNS)
     assert materialized == set(SAMPLE_ISBNS)
 
     champions = _champions(stack)
