@@ -15,6 +15,8 @@ from arima_assets.forecasting import (
     TuningSettings,
     cv_score,
     holdout_errors,
+    make_checkpoint,
+    track_new_weeks,
     tune_model,
     tuning,
 )
@@ -180,8 +182,13 @@ def test_a_benchmark_is_served_when_every_searched_spec_loses_to_it_in_cv(monkey
         f"benchmark ARIMA(0,1,0) served: CV MASE {result.cv_mase:.3f} vs {searched:.3f} of the best searched spec "
         f"{next(t['label'] for t in result.trial_log if t['value'] == searched)} (more than 10% better)"
     )
-    # a parameters-only model like any other: stored, reloaded, refreshed, forecasting the last week
+    # a parameters-only model like any other: stored, reloaded, refreshed (the pyfunc), checkpointed (the monitor)
     reloaded = ArimaModel.from_dict(result.model.to_dict())
     np.testing.assert_allclose(reloaded.forecast(13, level=())["mean"], y.iloc[-1])
+    longer = pd.concat([y, pd.Series([900.0, 910.0], index=pd.date_range(weeks[-1], periods=3, freq="W-SAT")[1:])])
+    np.testing.assert_allclose(reloaded.refresh(longer).forecast(4, level=())["mean"], 910.0)
+    params_only = ArimaModel.from_dict(result.model.to_dict(), refilter=False)
+    new = track_new_weeks(params_only, make_checkpoint(result.model, y), longer, horizon=13)
+    np.testing.assert_allclose(new.errors, [900.0 - y.iloc[-1], 10.0])
     assert result.holdout_errors.shape == (13,)
     np.testing.assert_allclose(result.holdout_errors, y.iloc[-13:].to_numpy() - y.iloc[-14])
