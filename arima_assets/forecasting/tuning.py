@@ -534,7 +534,7 @@ def _all_failed_reason(study: optuna.Study) -> str:
 
 def _benchmark_scores(y_search: WeeklySeries, settings: TuningSettings, cache: _Cache) -> list[_Scored]:
     """The benchmarks scored by the search's CV (the search's own score when it tried one); those that cannot be
-    scored on this window (e.g. the seasonal naive on less than a year and a bit) are left out."""
+    scored on this window (e.g. the mean model on a constant first fold: zero variance) are left out."""
     scores = []
     for spec in BENCHMARK_SPECS:
         if spec not in cache:
