@@ -5,6 +5,12 @@ once, to score the forecasts (sMAPE and MASE, M4 definitions, m=1). Our core run
 settings of a named preset (its holdout is carved from the train series, inside tune_model); AutoARIMA runs
 with ``season_length=1`` and as many processes as ours. Naive is always scored on all 359 series and must
 reproduce the official sMAPE 9.161 / MASE 2.777: the harness checks itself.
+
+Speed: AutoARIMA and ours run `repeats` times in turn (AutoARIMA first, then ours, each repeat) with the same
+processes; the tuning time ratio ours / AutoARIMA is reported per repeat (min / median / max), the table shows
+the median repeat's seconds, and the forecasts are those of the first repeat (both methods are deterministic).
+The claim (m4_claim.py): all series and each every-6th subset with a bootstrap CI of the MASE difference to
+AutoARIMA, and the series where ours is worse than Naive by more than 50 %.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from arima_assets.forecasting import TuningSettings, mase, smape, tune_model
+from benchmarks.m4_claim import subset_claims, tail_vs_naive
 from benchmarks.m4_io import (
     M4_HORIZON,
     NAIVE_MASE,
@@ -202,6 +209,36 @@ def check_naive(result: MethodResult) -> str:
     return line + ": OK"
 
 
+def _timed_runs(
+    train: dict[str, np.ndarray],
+    ids: list[str],
+    settings: TuningSettings,
+    jobs: int,
+    repeats: int,
+    with_ours: bool,
+    with_statsforecast: bool,
+) -> tuple[dict[str, Any], list[dict[str, float]]]:
+    """AutoARIMA then ours, `repeats` times; the first repeat's outputs and the wall seconds of every repeat."""
+    first: dict[str, Any] = {}
+    walls: list[dict[str, float]] = []
+    for _ in range(repeats):
+        repeat: dict[str, float] = {}
+        if with_statsforecast:
+            sf, repeat["autoarima"], warm = statsforecast_forecasts(train, ids, jobs)
+            first.setdefault("sf", (sf, warm))
+        if with_ours:
+            ours, info, repeat["ours"] = ours_forecasts(train, ids, settings, jobs)
+            first.setdefault("ours", (ours, info))
+        if with_ours and with_statsforecast:
+            repeat["ratio"] = repeat["ours"] / repeat["autoarima"]
+        walls.append(repeat)
+    return first, walls
+
+
+def _median_repeat(walls: list[dict[str, float]], key: str) -> float:
+    return float(np.median([w[key] for w in walls]))
+
+
 def run_m4(
     folder: Path,
     subset: int | None,
@@ -209,13 +246,17 @@ def run_m4(
     jobs: int,
     with_ours: bool = True,
     with_statsforecast: bool = True,
+    repeats: int = 1,
 ) -> dict[str, Any]:
     """The whole M4 part: self-check, then every method on the same (subset of) series.
 
     Returns:
         JSON-serialisable dict: ``self_check``, ``series`` (ids), ``preset``, ``settings``, ``methods`` (list
-        of summaries) and ``per_series``.
+        of summaries), ``per_series``, ``timing`` (wall seconds per repeat and the ratio min/median/max),
+        ``claim`` (subsets with bootstrap CIs) and ``tail`` (worse than Naive by > 50 %).
     """
+    if repeats < 1:
+        raise ValueError(f"--repeats must be >= 1, got {repeats}")
     train = load_train(folder)
     all_ids = list(train)
     ids = select_subset(all_ids, subset)
@@ -229,18 +270,19 @@ def run_m4(
         walls[name] = time.perf_counter() - started
     notes: dict[str, str] = {}
     details: dict[str, dict[str, dict[str, Any]]] = {}
+    first, repeat_walls = _timed_runs(train, ids, settings, jobs, repeats, with_ours, with_statsforecast)
+    sf_name, ours_name = "statsforecast AutoARIMA", f"ours: tune_model ({preset})"
     if with_statsforecast:
-        sf, wall, warm = statsforecast_forecasts(train, ids, jobs)
-        forecasts["statsforecast AutoARIMA"], walls["statsforecast AutoARIMA"] = sf, wall
-        notes["statsforecast AutoARIMA"] = f"season_length=1; JIT warm-up {warm:.1f} s not counted"
+        forecasts[sf_name], warm = first["sf"]
+        walls[sf_name] = _median_repeat(repeat_walls, "autoarima")
+        notes[sf_name] = f"season_length=1; JIT warm-up {warm:.1f} s not counted"
     if with_ours:
-        ours, info, wall = ours_forecasts(train, ids, settings, jobs)
-        name = f"ours: tune_model ({preset})"
-        forecasts[name], walls[name], details[name] = ours, wall, info
+        forecasts[ours_name], info = first["ours"]
+        walls[ours_name], details[ours_name] = _median_repeat(repeat_walls, "ours"), info
         failed = sum(1 for row in info.values() if "error" in row)
         fallback = sum(1 for row in info.values() if row.get("used_fallback"))
         trials = np.mean([row.get("trials_run", 0) for row in info.values()])
-        notes[name] = f"mean {trials:.1f} trials; {fallback} fallback; {failed} failed (Naive substituted)"
+        notes[ours_name] = f"mean {trials:.1f} trials; {fallback} fallback; {failed} failed (Naive substituted)"
 
     # The holdout is read only now, after every forecast exists.
     test = load_test(folder, all_ids)
@@ -259,7 +301,8 @@ def run_m4(
         )
         for name, fc in forecasts.items()
     ]
-    return {
+    per_series = {m.method: m.per_series for m in methods}
+    result: dict[str, Any] = {
         "self_check": self_check,
         "naive_all": naive_all.summary(),
         "series": ids,
@@ -267,5 +310,24 @@ def run_m4(
         "settings": asdict(settings),
         "jobs": jobs,
         "methods": [m.summary() for m in methods],
-        "per_series": {m.method: m.per_series for m in methods},
+        "per_series": per_series,
+        "timing": _timing_summary(repeat_walls),
     }
+    if with_ours:
+        ours_mase = {k: row["mase"] for k, row in per_series[ours_name].items()}
+        result["tail"] = tail_vs_naive(ours_mase, {k: row["mase"] for k, row in per_series["Naive"].items()})
+        for row in result["tail"]["worst"]:
+            row["spec"] = per_series[ours_name][row["id"]].get("spec")
+        if with_statsforecast:
+            sf_mase = {k: row["mase"] for k, row in per_series[sf_name].items()}
+            result["claim"] = subset_claims(ours_mase, sf_mase, all_ids)
+    return result
+
+
+def _timing_summary(walls: list[dict[str, float]]) -> dict[str, Any]:
+    """Wall seconds of every repeat and the ratio ours / AutoARIMA as min / median / max (when both ran)."""
+    out: dict[str, Any] = {"repeats": walls}
+    ratios = [w["ratio"] for w in walls if "ratio" in w]
+    if ratios:
+        out["ratio"] = {"min": min(ratios), "median": float(np.median(ratios)), "max": max(ratios)}
+    return out

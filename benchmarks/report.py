@@ -100,7 +100,72 @@ def _m4_section(m4: dict[str, Any], title: str) -> str:
         f"{m4.get('part_seconds', float('nan')):.0f} s.\n\n{m4['self_check']}\n\n"
     )
     table = _table(["method", "series", "sMAPE", "MASE", "wall s", "s/series", "processes", "notes"], rows)
-    return head + table + "\n\nTuning settings: `" + ", ".join(f"{k}={v}" for k, v in m4["settings"].items()) + "`\n"
+    settings = "\n\nTuning settings: `" + ", ".join(f"{k}={v}" for k, v in m4["settings"].items()) + "`\n"
+    return head + table + settings + _timing_text(m4) + _claim_text(m4) + _tail_text(m4)
+
+
+def _timing_text(m4: dict[str, Any]) -> str:
+    timing = m4.get("timing", {})
+    ratio = timing.get("ratio")
+    if not ratio:
+        return ""
+    repeats = timing["repeats"]
+    per_repeat = "; ".join(f"{w['ours']:.0f} s / {w['autoarima']:.0f} s = {w['ratio']:.2f}" for w in repeats)
+    return (
+        f"\nTuning time ratio ours / AutoARIMA (wall, same {m4['jobs']} processes, AutoARIMA then ours in each of "
+        f"{len(repeats)} repeats): min {ratio['min']:.2f}, **median {ratio['median']:.2f}**, max {ratio['max']:.2f} "
+        f"({per_repeat}). The table shows the median repeat's seconds.\n"
+    )
+
+
+def _claim_text(m4: dict[str, Any]) -> str:
+    claim = m4.get("claim")
+    if not claim:
+        return ""
+    rows = [
+        [
+            c["subset"],
+            c["n"],
+            c["ours"],
+            c["reference"],
+            f"{c['relative']:+.1%}",
+            c["difference"],
+            f"[{c['low']:+.3f}, {c['high']:+.3f}]",
+        ]
+        for c in claim
+    ]
+    header = ["series", "n", "MASE ours", "MASE AutoARIMA", "gap", "mean diff", "95 % bootstrap CI"]
+    return (
+        "\nThe claim on all series and on each every-6th subset (`ids[offset::6]` in file order); mean MASE difference "
+        "ours - AutoARIMA with a paired percentile bootstrap 95 % interval over series (negative: ours better):\n\n"
+        + _table(header, rows)
+        + "\n"
+    )
+
+
+def _tail_text(m4: dict[str, Any]) -> str:
+    tail = m4.get("tail")
+    if not tail:
+        return ""
+    worst = ", ".join(
+        f"{w['id']} {w['ratio']:.2f} ({w['ours']:.2f} vs {w['naive']:.2f}, {w.get('spec')})" for w in tail["worst"]
+    )
+    return (
+        f"\nWorse than Naive by more than 50 % (MASE ratio > 1.5): **{tail['count']} of {tail['n']}** series "
+        f"({tail['count'] / tail['n']:.1%}). Worst ten ratios (ours vs Naive MASE, spec): {worst}.\n"
+    )
+
+
+def _profile_section(profile: dict[str, Any]) -> str:
+    rows = [[r["part"], r["seconds"], f"{r['share']:.0%}", r["calls"]] for r in profile["rows"]]
+    return (
+        f"## Where the tuning seconds go\n\n`benchmarks/profile_tuning.py`: `tune_model` under cProfile on "
+        f"{len(profile['series'])} evenly spread M4 Weekly train series, preset `{profile['preset']}`, "
+        f"{profile['trials']} trials, {profile['wall_seconds']:.1f} s (cProfile slows Python code: read the shares). "
+        "Rows are cumulative and nest (indented rows are part of the row above).\n\n"
+        + _table(["part", "seconds", "share", "calls"], rows)
+        + "\n"
+    )
 
 
 def _replay_section(replay: dict[str, Any]) -> str:
@@ -447,6 +512,7 @@ def targets(results: dict[str, Any]) -> list[list[str]]:
                     _yes(ours["seconds_per_series"] <= sf["seconds_per_series"]),
                 ]
             )
+        out.extend(_claim_targets(m4))
     replay = results.get("replay")
     if replay:
         out.extend(_replay_targets(replay))
@@ -471,6 +537,45 @@ def targets(results: dict[str, Any]) -> list[list[str]]:
                 "other assets/checks requested as designed (forecast and checks after a retrain)",
                 "all ticks" if auto.get("others_as_designed", True) else "differs (see Automation table)",
                 _yes(auto.get("others_as_designed", True)),
+            ]
+        )
+    return out
+
+
+def _claim_targets(m4: dict[str, Any]) -> list[list[str]]:
+    """Tuning time ratio, the every-6th subsets and the tail vs Naive (issue 11)."""
+    out: list[list[str]] = []
+    ratio = m4.get("timing", {}).get("ratio")
+    if ratio:
+        out.append(
+            [
+                "M4 tuning time ratio to AutoARIMA <= 1.0 (median of repeats)",
+                f"{ratio['median']:.2f}",
+                _yes(ratio["median"] <= 1.0),
+            ]
+        )
+    subsets = [c for c in m4.get("claim", []) if c["subset"] != "all"]
+    if subsets:
+        better = sum(1 for c in subsets if c["relative"] < 0)
+        worst = max(c["relative"] for c in subsets)
+        out.append(
+            [
+                f"M4 MASE below AutoARIMA's on >= 5 of {len(subsets)} every-6th subsets",
+                f"{better} of {len(subsets)}",
+                _yes(better >= 5),
+            ]
+        )
+        out.append(
+            ["no every-6th subset worse than AutoARIMA by more than 1 %", f"worst {worst:+.1%}", _yes(worst <= 0.01)]
+        )
+    tail = m4.get("tail")
+    if tail:
+        share = tail["count"] / tail["n"]
+        out.append(
+            [
+                "<= 1 % of series worse than Naive by > 50 %",
+                f"{tail['count']} of {tail['n']} ({share:.1%})",
+                _yes(share <= 0.01),
             ]
         )
     return out
@@ -590,6 +695,8 @@ def render_results(results: dict[str, Any], extra_full_m4: dict[str, Any] | None
                 f"{extra_full_m4.get('part_seconds', float('nan')) / 60:.0f} min)",
             )
         )
+    if results.get("profile"):
+        lines.append(_profile_section(results["profile"]))
     if results.get("replay"):
         lines.append(_replay_section(results["replay"]))
     if results.get("automation"):

@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/run.py --mode quick --jobs 2  # about 10 min on 2 cores
     .venv/bin/python benchmarks/run.py --mode full --jobs 2   # about 1-2 h: all 359 M4 series, 60-series replay
 
-Options: --subset N (M4 series), --preset NAME, --jobs K, --parts m4,replay,automation, --m4-dir PATH
+Options: --subset N (M4 series), --preset NAME, --jobs K, --repeats R (M4 timing repeats, default 3),
+--parts m4,replay,automation, --m4-dir PATH
 (or env ARIMA_M4_DIR), --replay-series N, --origins N, --isbns N, --render (rebuild RESULTS.md only).
 """
 
@@ -33,8 +34,8 @@ from benchmarks.report import environment, render_results, with_history  # noqa:
 from benchmarks.settings import OUT_DIR  # noqa: E402
 
 MODES: dict[str, dict[str, Any]] = {
-    "quick": {"subset": 24, "replay_series": 6, "origins": 27, "isbns": 1000},
-    "full": {"subset": None, "replay_series": 60, "origins": 27, "isbns": 1000},
+    "quick": {"subset": 24, "replay_series": 6, "origins": 27, "isbns": 1000, "repeats": 3},
+    "full": {"subset": None, "replay_series": 60, "origins": 27, "isbns": 1000, "repeats": 3},
 }
 PARTS = ("m4", "replay", "automation")
 
@@ -50,6 +51,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--replay-series", type=int, help="longest M4 series in the replay (quick 6, full 60)")
     parser.add_argument("--origins", type=int, help="weekly replay origins (default 27)")
     parser.add_argument("--isbns", type=int, help="ISBN partitions in the automation benchmark (default 1000)")
+    parser.add_argument("--repeats", type=int, help="M4 timing repeats of AutoARIMA and ours (default 3)")
     parser.add_argument("--no-statsforecast", action="store_true", help="skip AutoARIMA (e.g. not installed)")
     parser.add_argument(
         "--render",
@@ -90,6 +92,12 @@ def _write_results(text: str) -> None:
     path.write_text(with_history(text, path.read_text() if path.is_file() else ""))
 
 
+def _saved_profile() -> dict[str, Any] | None:
+    """The last `benchmarks/profile_tuning.py` result (out/profile.json), rendered into RESULTS.md when present."""
+    path = OUT_DIR / "profile.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def _render_saved() -> dict[str, Any]:
     """RESULTS.md from the saved JSON of the last quick run (e.g. after a later full M4 run)."""
     path = OUT_DIR / "run_quick.json"
@@ -102,6 +110,7 @@ def _render_saved() -> dict[str, Any]:
             results[part] = json.loads((OUT_DIR / f"{name}.json").read_text())
     full_path = OUT_DIR / "m4_full.json"
     full_m4 = json.loads(full_path.read_text()) if full_path.is_file() else None
+    results["profile"] = _saved_profile()
     _write_results(render_results(results, full_m4))
     print("rebuilt benchmarks/RESULTS.md from benchmarks/out/*.json")
     return results
@@ -112,7 +121,14 @@ def _run_m4(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]
     from benchmarks.m4_io import m4_dir
 
     part = time.perf_counter()
-    m4 = run_m4(m4_dir(args.m4_dir), args.subset, args.preset, args.jobs, with_statsforecast=not args.no_statsforecast)
+    m4 = run_m4(
+        m4_dir(args.m4_dir),
+        args.subset,
+        args.preset,
+        args.jobs,
+        with_statsforecast=not args.no_statsforecast,
+        repeats=args.repeats,
+    )
     m4.update(part_seconds=time.perf_counter() - part, mode=args.mode, date=results["environment"]["date"])
     print(m4["self_check"], flush=True)
     for method in m4["methods"]:
@@ -121,6 +137,21 @@ def _run_m4(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]
             f"{method['seconds_per_series']:6.2f} s/series",
             flush=True,
         )
+    ratio = m4["timing"].get("ratio")
+    if ratio:
+        print(
+            f"  tuning time ratio ours / AutoARIMA over {args.repeats} repeat(s): min {ratio['min']:.2f}, "
+            f"median {ratio['median']:.2f}, max {ratio['max']:.2f}",
+            flush=True,
+        )
+    for row in m4.get("claim", []):
+        print(
+            f"  {row['subset']:<32} n={row['n']:3d} MASE {row['ours']:.3f} vs {row['reference']:.3f} "
+            f"diff {row['difference']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}]",
+            flush=True,
+        )
+    if "tail" in m4:
+        print(f"  worse than Naive by > 50 %: {m4['tail']['count']} of {m4['tail']['n']}", flush=True)
     _write_json("m4" if args.mode == "quick" else "m4_full", m4)
     return m4
 
@@ -183,8 +214,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     full_path = OUT_DIR / "m4_full.json"
     if args.mode == "quick" and full_path.is_file():
         full_m4 = json.loads(full_path.read_text())
+    results["profile"] = _saved_profile()
     _write_results(render_results(results, full_m4))
-    _write_json(f"run_{args.mode}", {k: v for k, v in results.items() if k not in ("m4", "replay", "automation")})
+    _write_json(
+        f"run_{args.mode}", {k: v for k, v in results.items() if k not in ("m4", "replay", "automation", "profile")}
+    )
     print(f"wrote benchmarks/RESULTS.md and benchmarks/out/*.json in {results['wall_seconds']:.0f} s", flush=True)
     if results.get("failed_parts"):
         raise SystemExit(f"failed parts: {', '.join(results['failed_parts'])} (see RESULTS.md)")

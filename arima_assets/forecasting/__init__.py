@@ -17,7 +17,14 @@ from arima_assets.forecasting.drift import (
     drift_from_errors,
     insufficient_drift_data,
 )
-from arima_assets.forecasting.fallback import MEAN_SPEC, MIN_BENCHMARK_WEEKS, NAIVE_SPEC, benchmark_spec, fit_benchmark
+from arima_assets.forecasting.fallback import (
+    BENCHMARK_SPECS,
+    MEAN_SPEC,
+    MIN_BENCHMARK_WEEKS,
+    NAIVE_SPEC,
+    benchmark_spec,
+    fit_benchmark,
+)
 from arima_assets.forecasting.fourier import fourier_terms
 from arima_assets.forecasting.metrics import forecast_metrics, mae, mape, mase, rmse, smape
 from arima_assets.forecasting.model import MAX_FILTER_WEEKS, ArimaModel, FitError
@@ -34,6 +41,7 @@ from arima_assets.forecasting.tuning import SEARCH_SPACES, TuningResult, TuningS
 from arima_assets.forecasting.validation import cv_score, rolling_origin_splits
 
 __all__ = [
+    "BENCHMARK_SPECS",
     "DEFAULT_DRIFT_THRESHOLD",
     "FALLBACK_SPEC",
     "MAX_FILTER_WEEKS",

@@ -106,6 +106,15 @@ def _param_names(spec: ModelSpec, model: SARIMAX) -> list[str]:
     return spec.exog_names + names[k:]
 
 
+def _start_array(start_params: dict[str, float] | None, names: list[str]) -> np.ndarray | None:
+    """`start_params` in the model's parameter order (None: statsmodels' own start values)."""
+    if start_params is None:
+        return None
+    if list(start_params) != names:
+        raise ValueError(f"fit: start_params names {list(start_params)} do not match the spec's {names}")
+    return np.fromiter(start_params.values(), dtype=float, count=len(names))
+
+
 def _label_where(value: pd.Timestamp | int) -> str:
     return str(value.date()) if isinstance(value, pd.Timestamp) else str(value)
 
@@ -243,7 +252,14 @@ class ArimaModel:
         return other
 
     # ------------------------------------------------------------------------------------------- api
-    def fit(self, y: pd.Series | np.ndarray, *, maxiter: int = 50, regression: str = "mle") -> ArimaModel:
+    def fit(
+        self,
+        y: pd.Series | np.ndarray,
+        *,
+        maxiter: int = 50,
+        regression: str = "mle",
+        start_params: dict[str, float] | None = None,
+    ) -> ArimaModel:
         """Estimate the parameters on `y` (its last MAX_FILTER_WEEKS weeks) by maximum likelihood.
 
         Args:
@@ -252,6 +268,9 @@ class ArimaModel:
             regression: how regressor (trend, Fourier) coefficients are estimated: "mle" jointly with the
                 ARMA part; "ols" by least squares on the differenced data first, then held fixed while the
                 ARMA part is optimised (two-stage; faster with Fourier terms, used by the search).
+            start_params: named parameters to start the optimiser from (a warm start, e.g. the same spec
+                fitted on a shorter window: a few iterations instead of a full search); used by the joint
+                "mle" estimation, ignored by "ols". Names must be the spec's parameter names.
 
         Raises:
             ValueError: invalid series (empty, NaN, negative, gaps), shorter than `spec.min_obs`, or bad
@@ -271,6 +290,7 @@ class ArimaModel:
         exog = _design(self.spec, series, origin)
         endog = _forward(self.spec, series.values)
         model = _sarimax(self.spec, endog, exog, differenced=self.spec.burn_in > 0)
+        start = _start_array(start_params, _param_names(self.spec, model))
         try:
             with _quiet_statsmodels():
                 if not model.param_names:  # e.g. ARIMA(0,1,0): nothing to estimate (the scale is concentrated)
@@ -278,7 +298,7 @@ class ArimaModel:
                 elif regression == "ols" and exog is not None:
                     result = self._fit_two_stage(model, endog, exog, maxiter)
                 else:
-                    result = model.fit(disp=False, maxiter=maxiter, method="lbfgs", cov_type="none")
+                    result = model.fit(start_params=start, disp=False, maxiter=maxiter, method="lbfgs", cov_type="none")
         except (np.linalg.LinAlgError, ValueError, OverflowError, IndexError) as exc:
             raise FitError(f"{self.spec.label()}: estimation failed: {type(exc).__name__}: {exc}") from exc
         params = np.asarray(result.params, dtype=float)

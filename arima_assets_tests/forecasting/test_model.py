@@ -112,6 +112,21 @@ def test_ols_regression_gives_close_parameters(weekly_sales):
     assert abs(mle.params["sin1"] - ols.params["sin1"]) < 2.0
 
 
+def test_warm_start_reaches_the_cold_optimum_in_a_few_evaluations(weekly_sales, monkeypatch):
+    spec = ModelSpec(order=(1, 1, 1), fourier_k=2)
+    cold = ArimaModel(spec).fit(weekly_sales.iloc[:-13])
+    calls = []
+    real = SARIMAX.loglike
+    monkeypatch.setattr(SARIMAX, "loglike", lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
+    warm = ArimaModel(spec).fit(weekly_sales, start_params=cold.params)
+    warm_calls, calls[:] = len(calls), []
+    again = ArimaModel(spec).fit(weekly_sales)
+    assert warm_calls < len(calls) / 2
+    np.testing.assert_allclose(list(warm.params.values()), list(again.params.values()), rtol=0.05, atol=0.02)
+    with pytest.raises(ValueError, match=r"start_params names \['ar.L1'\] do not match the spec's"):
+        ArimaModel(spec).fit(weekly_sales, start_params={"ar.L1": 0.1})
+
+
 @pytest.mark.parametrize(
     ("y", "message"),
     [

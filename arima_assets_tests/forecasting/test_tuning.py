@@ -1,16 +1,22 @@
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from arima_assets.forecasting import (
+    BENCHMARK_SPECS,
     FALLBACK_SPEC,
+    NAIVE_SPEC,
     SEARCH_SPACES,
     ArimaModel,
     FitError,
     ModelSpec,
     TuningSettings,
+    cv_score,
     holdout_errors,
+    make_checkpoint,
+    track_new_weeks,
     tune_model,
     tuning,
 )
@@ -46,9 +52,13 @@ def test_result_is_complete_and_model_ready(sales, tuned):
 
 
 def test_holdout_errors_follow_the_holdout_fit(sales, tuned):
-    model = ArimaModel(tuned.spec).fit(sales.iloc[-13 - 156 : -13])
+    model = tuned.holdout_model
+    assert model.trained_until == sales.index[-14] and model.n_obs == 156
     expected = sales.iloc[-13:].to_numpy() - model.forecast(13, level=())["mean"].to_numpy()
     np.testing.assert_allclose(tuned.holdout_errors, expected)
+    # warm-started from the search: the same optimum as a cold fit, up to the optimiser's tolerance
+    cold = ArimaModel(tuned.spec).fit(sales.iloc[-13 - 156 : -13])
+    np.testing.assert_allclose(model.forecast(13)["mean"], cold.forecast(13)["mean"], rtol=0.02)
 
 
 def test_same_data_and_seed_give_the_same_spec(sales, tuned):
@@ -95,6 +105,14 @@ def test_all_trials_failing_falls_back(sales, monkeypatch):
     broken = dataclasses.replace(SEARCH_SPACES["default"], seasonal_orders=((0, 1, 1),), min_weeks_for_seasonal=0)
     monkeypatch.setitem(SEARCH_SPACES, "too_long", broken)
     settings = dataclasses.replace(FAST, n_trials=3, search_space="too_long", max_train_weeks=100)
+    # the benchmarks are scored by the same CV: the best of them is served
+    result = tune_model(sales, settings)
+    assert result.used_fallback and result.spec in BENCHMARK_SPECS
+    assert result.cv_mase == min(cv_score(s, sales.iloc[-113:-13], 13, 2, regression="ols") for s in BENCHMARK_SPECS)
+    assert result.fallback_reason.startswith(f"benchmark {result.spec.label()} served (CV MASE ")
+    assert result.fallback_reason.endswith("no searched spec could be scored")
+    # without benchmarks: FALLBACK_SPEC
+    monkeypatch.setattr(tuning, "BENCHMARK_SPECS", ())
     result = tune_model(sales, settings)
     assert result.used_fallback and result.spec == FALLBACK_SPEC
     assert result.trials_failed == 3 and result.trials_pruned == 0
@@ -106,10 +124,10 @@ def test_all_trials_failing_falls_back(sales, monkeypatch):
 def test_runner_up_when_the_best_spec_fails_on_the_full_data(sales, tuned, monkeypatch):
     real = tuning._holdout_and_final
 
-    def best_fails(spec, *args):
-        if spec == tuned.spec:
-            raise FitError(f"{spec.label()}: simulated unit root")
-        return real(spec, *args)
+    def best_fails(candidate, *args):
+        if candidate.spec == tuned.spec:
+            raise FitError(f"{candidate.spec.label()}: simulated unit root")
+        return real(candidate, *args)
 
     monkeypatch.setattr(tuning, "_holdout_and_final", best_fails)
     result = tune_model(sales, FAST)
@@ -147,3 +165,30 @@ def test_holdout_errors_of_a_kept_model(sales):
     np.testing.assert_allclose(errors, expected)
     with pytest.raises(ValueError, match="holdout_weeks must be a positive int"):
         holdout_errors(model, sales, 0)
+
+
+def test_a_benchmark_is_served_when_every_searched_spec_loses_to_it_in_cv(monkeypatch):
+    # a trending random walk, searched over moving averages around a level: each reverts to it, the naive follows
+    rng = np.random.default_rng(3)
+    weeks = pd.date_range("2020-01-04", periods=200, freq="W-SAT")
+    y = pd.Series(500 + np.cumsum(rng.normal(4, 5, 200)), index=weeks)
+    levels = dataclasses.replace(SEARCH_SPACES["default"], p_max=0, d_values=(0,), fourier_ks=(0,))
+    monkeypatch.setitem(SEARCH_SPACES, "levels", levels)
+    result = tune_model(y, dataclasses.replace(FAST, n_trials=6, search_space="levels"))
+    assert result.spec == NAIVE_SPEC and result.used_fallback
+    searched = min(t["value"] for t in result.trial_log if t["state"] == "COMPLETE")
+    assert result.cv_mase < 0.9 * searched  # chosen on the search's own CV windows
+    assert result.fallback_reason == (
+        f"benchmark ARIMA(0,1,0) served: CV MASE {result.cv_mase:.3f} vs {searched:.3f} of the best searched spec "
+        f"{next(t['label'] for t in result.trial_log if t['value'] == searched)} (more than 10% better)"
+    )
+    # a parameters-only model like any other: stored, reloaded, refreshed (the pyfunc), checkpointed (the monitor)
+    reloaded = ArimaModel.from_dict(result.model.to_dict())
+    np.testing.assert_allclose(reloaded.forecast(13, level=())["mean"], y.iloc[-1])
+    longer = pd.concat([y, pd.Series([900.0, 910.0], index=pd.date_range(weeks[-1], periods=3, freq="W-SAT")[1:])])
+    np.testing.assert_allclose(reloaded.refresh(longer).forecast(4, level=())["mean"], 910.0)
+    params_only = ArimaModel.from_dict(result.model.to_dict(), refilter=False)
+    new = track_new_weeks(params_only, make_checkpoint(result.model, y), longer, horizon=13)
+    np.testing.assert_allclose(new.errors, [900.0 - y.iloc[-1], 10.0])
+    assert result.holdout_errors.shape == (13,)
+    np.testing.assert_allclose(result.holdout_errors, y.iloc[-13:].to_numpy() - y.iloc[-14])
