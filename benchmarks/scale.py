@@ -65,6 +65,14 @@ def synthetic_sales(n_isbns: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _write_sales(root: Path, n_isbns: int) -> Path:
+    """The synthetic sales file of `n_isbns` titles under `root`/sales."""
+    sales = root / "sales" / "export.csv"
+    sales.parent.mkdir()
+    sales.write_text(sample_csv_text(synthetic_sales(n_isbns)))
+    return sales
+
+
 class MemorySampler:
     """Peak summed RSS of a set of process trees, sampled every second in a thread."""
 
@@ -204,9 +212,7 @@ def cold_start_dev(n_isbns: int, timeout: float) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix="arima-scale-dev-") as tmp:
         root = Path(tmp)
-        sales = root / "sales" / "export.csv"
-        sales.parent.mkdir()
-        sales.write_text(sample_csv_text(synthetic_sales(n_isbns)))
+        sales = _write_sales(root, n_isbns)
         home = root / "dagster"
         home.mkdir()
         shutil.copy(REPO_ROOT / "arima_assets" / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
@@ -264,9 +270,7 @@ def cold_start_celery(n_isbns: int, timeout: float) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix="arima-scale-celery-") as tmp:
         root = Path(tmp)
-        sales = root / "sales" / "export.csv"
-        sales.parent.mkdir()
-        sales.write_text(sample_csv_text(synthetic_sales(n_isbns)))
+        sales = _write_sales(root, n_isbns)
         stack = ProductionStack(root=root, sales_path=sales, settings=dict(SEARCH))
         started = time.monotonic()
         try:
