@@ -37,6 +37,7 @@ from typing import Any
 import pandas as pd
 
 from arima_assets.data.sample import generate_sample, sample_csv_text
+from arima_assets.registry.tracking import scoped_env
 from benchmarks.automation_scale import make_isbns
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
@@ -240,16 +241,8 @@ def cold_start_dev(n_isbns: int, timeout: float) -> dict[str, Any]:
 
         @contextlib.contextmanager
         def instance_factory():
-            saved = os.environ.get("DAGSTER_HOME")
-            os.environ["DAGSTER_HOME"] = str(home)
-            try:
-                with dg.DagsterInstance.get() as instance:
-                    yield instance
-            finally:
-                if saved is None:
-                    os.environ.pop("DAGSTER_HOME", None)
-                else:
-                    os.environ["DAGSTER_HOME"] = saved
+            with scoped_env({"DAGSTER_HOME": str(home)}), dg.DagsterInstance.get() as instance:
+                yield instance
 
         try:
             with MemorySampler([process.pid]) as memory:

@@ -24,6 +24,7 @@ import psycopg2
 import requests
 
 from arima_assets.defs.deployment import CELERY_CONFIG_FILE
+from arima_assets.registry.tracking import scoped_env
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
@@ -187,17 +188,9 @@ class ProductionStack:
         """The deployment's Dagster instance, read from this (test) process."""
         import dagster as dg
 
-        saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "ARIMA_DAGSTER_PG_URL")}
-        os.environ.update(DAGSTER_HOME=str(self.home), ARIMA_DAGSTER_PG_URL=self.env["ARIMA_DAGSTER_PG_URL"])
-        try:
-            with dg.DagsterInstance.get() as instance:
-                yield instance
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        overrides = {"DAGSTER_HOME": str(self.home), "ARIMA_DAGSTER_PG_URL": self.env["ARIMA_DAGSTER_PG_URL"]}
+        with scoped_env(overrides), dg.DagsterInstance.get() as instance:
+            yield instance
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """POST a GraphQL query to the webserver; the `data` of the answer."""
