@@ -27,7 +27,7 @@ __all__ = [
     "DEFAULT_CELERY_QUEUE",
     "celery_execution_config",
     "build_executor",
-    "uses_celery",
+    "is_scaled_out",
     "prepare_stores",
 ]
 
@@ -43,8 +43,9 @@ CELERY_QUEUE_ENV = "ARIMA_CELERY_QUEUE"
 DEFAULT_CELERY_QUEUE = "dagster"
 
 
-def uses_celery(environment: str) -> bool:
-    """Whether this deployment runs steps on Celery workers (production only)."""
+def is_scaled_out(environment: str) -> bool:
+    """Whether this deployment is the production profile: steps on Celery workers, stores read from the
+    environment when a run starts (the one test of `DEPLOYMENT_ENV` both choices use)."""
     return environment == "production"
 
 
@@ -68,7 +69,7 @@ def celery_execution_config() -> dict[str, Any]:
 
 def build_executor(environment: str) -> dg.ExecutorDefinition:
     """In-process execution locally; in production one Celery task per step."""
-    if not uses_celery(environment):
+    if not is_scaled_out(environment):
         # one ISBN's run is a short chain (series -> model -> forecast): one process per run, not one per step
         return dg.in_process_executor
     from dagster_celery import celery_executor  # the production extra; not needed on a laptop

@@ -9,6 +9,7 @@ import pandas as pd
 from upath import UPath
 
 from arima_assets.config import ENV_VARS, ArimaConfig
+from arima_assets.defs.deployment import is_scaled_out
 from arima_assets.defs.tracking import mlflow_resource
 from arima_assets.environment import redact_uri
 from arima_assets.store import ModelStore
@@ -19,7 +20,6 @@ __all__ = [
     "ParquetIOManager",
     "arima_config_resource",
     "build_resources",
-    "uses_shared_stores",
     "store_locations",
 ]
 
@@ -80,7 +80,7 @@ def arima_config_resource(settings: ArimaConfig) -> dg.ResourceDefinition:
 
     def settings_for_run(context: dg.InitResourceContext) -> ArimaConfig:
         changed = {name: value for name, value in context.resource_config.items() if value != getattr(settings, name)}
-        if uses_shared_stores(settings.environment):
+        if is_scaled_out(settings.environment):
             changed.update(_runtime_storage())  # where the stores are: this process's environment, now
         return settings.with_overrides(changed, source="resources.arima_config.config.")
 
@@ -148,11 +148,6 @@ def store_locations(config: ArimaConfig) -> dict[str, str]:
     }
 
 
-def uses_shared_stores(environment: str) -> bool:
-    """Whether the stores are read from the environment at run time (production) rather than from `config`."""
-    return environment == "production"
-
-
 def build_resources(config: ArimaConfig) -> dict[str, object]:
     """The resources for a deployment: config, model store, parquet IO manager, MLflow tracking.
 
@@ -160,7 +155,7 @@ def build_resources(config: ArimaConfig) -> dict[str, object]:
     `MLFLOW_TRACKING_URI` as `dg.EnvVar`s, resolved by each process when it starts a run or a step (the
     definitions hold the variable names, never the values).
     """
-    if uses_shared_stores(config.environment):
+    if is_scaled_out(config.environment):
         state: str | dg.EnvVar = dg.EnvVar(STATE_DIR_ENV)
         tracking: str | dict[str, str] = {"env": _tracking_uri_env()}
     else:
