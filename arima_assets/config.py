@@ -63,6 +63,7 @@ class ArimaConfig(BaseModel):
     change_trials: int = 6
     dm_alpha: float = 0.05
     force_retrain: bool = False
+    automation_interval_seconds: int = 30
     custom_triggers: str = ""
     trigger_calendar: str = ""
     # forecasting
@@ -137,6 +138,9 @@ _RULES: dict[str, _Rule] = {
     "cooldown_weeks": _Rule(int, "an integer >= 0 (weeks)", _non_negative),
     "change_trials": _Rule(int, "an integer >= 1 (trials of a retrain after a detected change)", lambda v: v >= 1),
     "dm_alpha": _Rule(float, "a number strictly between 0 and 1", lambda v: 0 < v < 1),
+    "automation_interval_seconds": _Rule(
+        int, "an integer >= 5 (seconds between two automation ticks)", lambda v: v >= 5
+    ),
     "custom_triggers": _Rule(
         str, "comma-separated import paths package.module:attribute of custom triggers", _trigger_paths_ok
     ),
@@ -165,6 +169,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "patience": 5,
         "time_budget_seconds": 20.0,
         "max_model_age_days": 90.0,
+        # a laptop with a few hundred ISBNs: a tick costs well under a second, so new sales are picked up fast
+        "automation_interval_seconds": 10,
     },
     "testing": {
         "n_trials": 3,
@@ -174,6 +180,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "max_train_weeks": 260,
         "search_space": "arima",
         "max_model_age_days": 30.0,
+        "automation_interval_seconds": 10,
     },
     "production": {
         "n_trials": 25,

@@ -30,7 +30,7 @@ def build_definitions(config: ArimaConfig | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[book_sales, weekly_sales, build_model_asset(config), sales_forecast, retraining_report],
         asset_checks=model_checks,
-        sensors=[build_sales_files_sensor(config), *build_automation_sensors(), build_drift_alert_sensor()],
+        sensors=[build_sales_files_sensor(config), *build_automation_sensors(config), build_drift_alert_sensor()],
         resources=build_resources(config),
         executor=build_executor(config.environment),
     )

@@ -8,6 +8,7 @@
 - checks: run when the ISBN's series or model changes data version.
 """
 
+import threading
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -70,19 +71,50 @@ class ModelClockCondition(dg.AutomationCondition):
         return dg.AutomationResult(context=context, true_subset=true_subset)
 
 
+#: Age clocks already read, per (event store, asset): partition -> (storage id of its latest materialization,
+#: clock). Materializations never change, so a tick of the long-lived code server reads only those that are new
+#: since its previous tick instead of deserialising every partition's latest event again.
+_CLOCK_CACHE: dict[tuple[str, dg.AssetKey], dict[str, tuple[int, datetime]]] = {}
+_CLOCK_CACHE_LOCK = threading.Lock()
+
+
+def _event_store_identity(instance: dg.DagsterInstance) -> str | None:
+    """What identifies the instance's event store across instance objects (the code server builds one per tick):
+    its configuration and, for Postgres, the resolved URL. None (no caching) for an ephemeral instance, whose
+    storage ids restart with every new instance."""
+    if instance.is_ephemeral:
+        return None
+    ref = instance.get_ref()
+    url = getattr(instance.event_log_storage, "postgres_url", "")
+    return f"{ref.storage_data}|{ref.event_storage_data}|{url}"
+
+
 def latest_age_clocks(
     instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: set[str]
 ) -> dict[str, datetime]:
-    """Age clock start of each materialized partition, from its latest materialization's metadata."""
+    """Age clock start of each materialized partition, from its latest materialization's metadata.
+
+    One query finds the latest materialization of every partition; only those not read by an earlier call on the
+    same event store are fetched and deserialised (in batches of 500).
+    """
     if not partitions:
         return {}
     storage_ids = instance.get_latest_storage_id_by_partition(
         asset_key, DagsterEventType.ASSET_MATERIALIZATION, partitions
     )
+    identity = _event_store_identity(instance)
+    with _CLOCK_CACHE_LOCK:
+        known = dict(_CLOCK_CACHE.get((identity, asset_key), {})) if identity is not None else {}
     clocks: dict[str, datetime] = {}
-    ids = list(storage_ids.values())
-    for start in range(0, len(ids), 500):
-        batch = ids[start : start + 500]
+    unread: list[int] = []
+    for partition, storage_id in storage_ids.items():
+        hit = known.get(partition)
+        if hit is not None and hit[0] == storage_id:
+            clocks[partition] = hit[1]
+        else:
+            unread.append(storage_id)
+    for start in range(0, len(unread), 500):
+        batch = unread[start : start + 500]
         records = instance.fetch_materializations(
             AssetRecordsFilter(asset_key=asset_key, storage_ids=batch), limit=len(batch)
         ).records
@@ -92,7 +124,12 @@ def latest_age_clocks(
                 continue
             entry = materialization.metadata.get(AGE_CLOCK_METADATA_KEY)
             timestamp = entry.value if entry is not None else record.timestamp
-            clocks[materialization.partition] = datetime.fromtimestamp(float(timestamp), tz=UTC)
+            clock = datetime.fromtimestamp(float(timestamp), tz=UTC)
+            clocks[materialization.partition] = clock
+            known[materialization.partition] = (record.storage_id, clock)
+    if identity is not None and unread:
+        with _CLOCK_CACHE_LOCK:
+            _CLOCK_CACHE[(identity, asset_key)] = known
     return clocks
 
 

@@ -29,6 +29,7 @@ __all__ = [
 DEPLOYMENT_SETTINGS = (
     "max_model_age_days",
     "force_retrain",
+    "automation_interval_seconds",
     "custom_triggers",
     "trigger_calendar",
     "sales_path",

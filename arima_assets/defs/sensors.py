@@ -28,7 +28,7 @@ def build_sales_files_sensor(config: ArimaConfig) -> dg.SensorDefinition:
     @dg.sensor(
         name="sales_files_sensor",
         asset_selection=["book_sales"],
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=config.automation_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def sales_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
@@ -41,8 +41,9 @@ def build_sales_files_sensor(config: ArimaConfig) -> dg.SensorDefinition:
     return sales_files_sensor
 
 
-def build_automation_sensors() -> list[dg.AutomationConditionSensorDefinition]:
-    """Two sensors evaluate the automation conditions: one for the assets, one for the checks.
+def build_automation_sensors(config: ArimaConfig) -> list[dg.AutomationConditionSensorDefinition]:
+    """Two sensors evaluate the automation conditions every `automation_interval_seconds`: one for the assets,
+    one for the checks.
 
     The assets' conditions include a custom (non-serializable) one, so they run in the user code server.
     The checks get their own sensor because Dagster 1.13, when a check's asset is requested in the same tick,
@@ -56,7 +57,7 @@ def build_automation_sensors() -> list[dg.AutomationConditionSensorDefinition]:
             target=dg.AssetSelection.all(include_sources=False) - checks,
             default_status=dg.DefaultSensorStatus.RUNNING,
             use_user_code_server=True,
-            minimum_interval_seconds=30,
+            minimum_interval_seconds=config.automation_interval_seconds,
             emit_backfills=False,
         ),
         dg.AutomationConditionSensorDefinition(
@@ -64,7 +65,7 @@ def build_automation_sensors() -> list[dg.AutomationConditionSensorDefinition]:
             target=checks,
             default_status=dg.DefaultSensorStatus.RUNNING,
             use_user_code_server=True,
-            minimum_interval_seconds=30,
+            minimum_interval_seconds=config.automation_interval_seconds,
             emit_backfills=False,
         ),
     ]
