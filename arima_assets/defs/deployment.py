@@ -29,6 +29,7 @@ __all__ = [
     "build_executor",
     "is_scaled_out",
     "prepare_stores",
+    "postgres_maintenance",
 ]
 
 #: Dagster pool of the model step: its limit is the number of fits that may run at once.
@@ -92,14 +93,43 @@ def prepare_stores(config: ArimaConfig) -> dict[str, str]:
 
     with dg.DagsterInstance.get() as instance:
         storage = type(instance.run_storage).__name__
+        postgres_url = getattr(instance.event_log_storage, "postgres_url", None)
     prepare_tracking_store(config.mlflow_tracking_uri)
     stores = store_locations(config)
     for key in ("model_store", "tables", "reports"):
         if "://" not in stores[key]:
             Path(stores[key]).mkdir(parents=True, exist_ok=True)
-    return {
+    prepared = {
         "environment": config.environment,
         "dagster_instance": f"{instance.root_directory} ({storage})",
         "mlflow_tracking_uri": redact_uri(config.mlflow_tracking_uri),
         **{key: stores[key] for key in ("model_store", "tables", "reports")},
     }
+    if postgres_url:
+        prepared.update(postgres_maintenance(postgres_url))
+    return prepared
+
+
+def postgres_maintenance(url: str) -> dict[str, str]:
+    """Whether the Postgres server keeps the planner statistics of the Dagster tables fresh (autovacuum), and
+    what to do when it does not.
+
+    Without statistics Postgres plans Dagster's per-partition check-state query as a nested loop: measured here,
+    an idle automation tick at 2,000 ISBNs took 15-16 s instead of 1.4 s, growing with the square of the ISBNs.
+    """
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            autovacuum = str(connection.execute(sa.text("SHOW autovacuum")).scalar())
+    finally:
+        engine.dispose()
+    report = {"postgres_autovacuum": autovacuum}
+    if autovacuum != "on":
+        report["warning"] = (
+            "autovacuum is off on this Postgres server, so the Dagster tables' planner statistics go stale and "
+            "automation ticks slow down quadratically with the ISBNs; turn autovacuum on, or run "
+            "`vacuumdb --analyze-only` on the Dagster database after large loads (e.g. daily)"
+        )
+    return report

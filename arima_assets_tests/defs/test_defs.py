@@ -89,6 +89,20 @@ def test_sensors_run_by_default() -> None:
     assert not sensors["arima_automation_sensor"].asset_selection.resolve_checks(graph), "checks: own sensor"
 
 
+@pytest.mark.parametrize(("environment", "seconds"), [("development", 10), ("production", 30)])
+def test_sensors_tick_at_the_deployment_interval(environment, seconds, monkeypatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///unused.db")  # production requires one; nothing opens it
+    defs = build_definitions(get_arima_config(environment))
+    intervals = {sensor.name: sensor.minimum_interval_seconds for sensor in defs.sensors or []}
+    ticking = ("sales_files_sensor", "arima_automation_sensor", "arima_checks_sensor")
+    assert {name: intervals[name] for name in ticking} == dict.fromkeys(ticking, seconds)
+    custom = build_definitions(get_arima_config(environment, automation_interval_seconds=45))
+    assert {s.minimum_interval_seconds for s in custom.sensors or [] if s.name in ticking} == {45}
+    monkeypatch.setenv("ARIMA_AUTOMATION_INTERVAL_SECONDS", "1")
+    with pytest.raises(ValueError, match="ARIMA_AUTOMATION_INTERVAL_SECONDS.*an integer >= 5"):
+        get_arima_config(environment)
+
+
 def test_resources_follow_the_deployment(tmp_path) -> None:
     config = get_arima_config("development", state_dir=str(tmp_path))
     resources = build_definitions(config).resources or {}

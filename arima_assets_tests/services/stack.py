@@ -8,6 +8,7 @@ queue, so stacks (and test sessions) that share the machine's services never see
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -56,6 +57,13 @@ def services_missing() -> list[str]:
     return missing
 
 
+def server_setting(name: str) -> str:
+    """A setting of the machine's Postgres server (`SHOW <name>`)."""
+    with psycopg2.connect(f"{PG_SERVER}/postgres") as connection, connection.cursor() as cursor:
+        cursor.execute(f"SHOW {name}")
+        return str(cursor.fetchone()[0])
+
+
 def _admin(sql: str) -> None:
     connection = psycopg2.connect(f"{PG_SERVER}/postgres")
     connection.autocommit = True
@@ -75,6 +83,7 @@ class ProductionStack:
     settings: dict[str, str] = field(default_factory=lambda: dict(QUICK_SEARCH))
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    init_report: dict[str, str] = field(default_factory=dict)  # what `arima-assets init` printed
 
     def __post_init__(self) -> None:
         self.home = self.root / "dagster_home"
@@ -111,7 +120,8 @@ class ProductionStack:
         self.home.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO_ROOT / "arima_assets" / "deploy" / "dagster.yaml", self.home / "dagster.yaml")
-        subprocess.run([str(BIN / "arima-assets"), "init"], env=self.env, check=True, capture_output=True)
+        init = subprocess.run([str(BIN / "arima-assets"), "init"], env=self.env, check=True, capture_output=True)
+        self.init_report = json.loads(init.stdout)
 
     # --- processes --------------------------------------------------------------------------------------
     def _start(self, name: str, args: list[str]) -> subprocess.Popen:

@@ -14,7 +14,7 @@ import pytest
 from mlflow import MlflowClient
 
 from arima_assets.data.catalogue import CATALOGUE
-from arima_assets_tests.services.stack import ProductionStack, wait_until
+from arima_assets_tests.services.stack import ProductionStack, server_setting, wait_until
 
 pytestmark = pytest.mark.services
 
@@ -71,6 +71,11 @@ def _runs(stack: ProductionStack) -> dict[str, str]:
 
 def test_a_backfill_of_12_isbns_runs_on_two_celery_workers_and_restarts_lose_no_history(production_stack):
     stack = production_stack
+    autovacuum = server_setting("autovacuum")
+    assert stack.init_report["postgres_autovacuum"] == autovacuum
+    assert ("autovacuum is off" in stack.init_report.get("warning", "")) == (autovacuum != "on"), (
+        "init warns exactly when the server will let the Dagster tables' statistics go stale"
+    )
     stack.stop_sensors("arima_automation_sensor", "arima_checks_sensor")  # the backfill alone trains
     stack.start_worker("worker1")
     stack.start_worker("worker2")
