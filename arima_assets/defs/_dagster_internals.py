@@ -9,7 +9,7 @@ Dagster 1.13 has no public export for these; each is used because the public API
 - `DATA_VERSION_TAG`: the tag holding a materialization's data version, read for every partition in one query
   (`EventLogStorage.get_latest_tags_by_partition`) when the Python API decides which ISBNs need a run.
 - `PartitionKeyFilter`, `AssetCheckExecutionRecordStatus`: reading the failed check evaluations of one ISBN for
-  the drift alerts.
+  the drift alerts, and of every ISBN in one pass for the model condition (`automation.FailedCheckCondition`).
 
 When Dagster moves or exports them, only this module changes.
 """

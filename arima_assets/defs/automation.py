@@ -15,11 +15,17 @@ import dagster as dg
 
 from arima_assets.config import ArimaConfig
 from arima_assets.decision import age_verdict, custom_trigger_results, forced_verdict
-from arima_assets.defs._dagster_internals import AssetRecordsFilter, AutomationContext, DagsterEventType
+from arima_assets.defs._dagster_internals import (
+    AssetCheckExecutionRecordStatus,
+    AssetRecordsFilter,
+    AutomationContext,
+    DagsterEventType,
+)
 
 __all__ = [
     "AGE_CLOCK_METADATA_KEY",
     "ModelClockCondition",
+    "FailedCheckCondition",
     "partition_refresh_condition",
     "model_condition",
     "forecast_condition",
@@ -67,6 +73,42 @@ class ModelClockCondition(dg.AutomationCondition):
         }
         true_subset = context.asset_graph_view.get_subset_from_partition_keys(
             key=context.key, partitions_def=context.partitions_def, partition_keys=stale
+        )
+        return dg.AutomationResult(context=context, true_subset=true_subset)
+
+
+class FailedCheckCondition(dg.AutomationCondition):
+    """True for model partitions where any check of the asset failed against the partition's latest
+    materialization: `any_checks_match(check_failed())`, computed in one pass over the check records.
+
+    Dagster 1.13 rebuilds every check's state on every tick with one set union per partition record, which is
+    quadratic (measured: about 9 s of a 10,000-ISBN tick with 5 checks). This reads the same records
+    (`get_asset_check_partition_info`: the latest execution per partition and whether it targets the latest
+    materialization) and builds the subset once. A new materialization clears a failure, as with check_failed().
+    """
+
+    @property
+    def name(self) -> str:
+        return "a check failed"
+
+    @property
+    def description(self) -> str:
+        return "a check of the ISBN failed against its latest model"
+
+    def evaluate(self, context: AutomationContext) -> dg.AutomationResult:  # type: ignore[override]
+        check_keys = context.asset_graph.get_check_keys_for_assets({context.key})
+        storage = context.asset_graph_view.instance.event_log_storage
+        infos = storage.get_asset_check_partition_info(sorted(check_keys)) if check_keys else []
+        failed = {
+            info.partition_key
+            for info in infos
+            if info.partition_key is not None
+            and info.latest_execution_status == AssetCheckExecutionRecordStatus.FAILED
+            and info.is_current
+        }
+        candidates = context.candidate_subset.expensively_compute_partition_keys()
+        true_subset = context.asset_graph_view.get_subset_from_partition_keys(
+            key=context.key, partitions_def=context.partitions_def, partition_keys=failed & set(candidates)
         )
         return dg.AutomationResult(context=context, true_subset=true_subset)
 
@@ -159,11 +201,7 @@ def partition_refresh_condition(parent: str) -> dg.AutomationCondition:
 
 def model_condition(config: ArimaConfig, forced_since: datetime | None = None) -> dg.AutomationCondition:
     """For arima_model: missing | too old or forced | a failed check, when ready and not after a failure."""
-    triggers = (
-        _missing_once()
-        | ModelClockCondition(config, forced_since)
-        | AC.any_checks_match(AC.check_failed()).with_label("a check failed")
-    )
+    triggers = _missing_once() | ModelClockCondition(config, forced_since) | FailedCheckCondition()
     return (triggers & _ready() & ~AC.newly_requested() & ~_failed_awaiting_data()).with_label("model stale")
 
 
