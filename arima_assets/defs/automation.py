@@ -71,9 +71,7 @@ class ModelClockCondition(dg.AutomationCondition):
             or forced_verdict(clock, self._config, self._forced_since).fired
             or any(r.fired for r in custom_trigger_results(key, clock, self._config, now))
         }
-        true_subset = context.asset_graph_view.get_subset_from_partition_keys(
-            key=context.key, partitions_def=context.partitions_def, partition_keys=stale
-        )
+        true_subset = context.candidate_subset.compute_intersection_with_partition_keys(stale)
         return dg.AutomationResult(context=context, true_subset=true_subset)
 
 
@@ -106,10 +104,7 @@ class FailedCheckCondition(dg.AutomationCondition):
             and info.latest_execution_status == AssetCheckExecutionRecordStatus.FAILED
             and info.is_current
         }
-        candidates = context.candidate_subset.expensively_compute_partition_keys()
-        true_subset = context.asset_graph_view.get_subset_from_partition_keys(
-            key=context.key, partitions_def=context.partitions_def, partition_keys=failed & set(candidates)
-        )
+        true_subset = context.candidate_subset.compute_intersection_with_partition_keys(failed)
         return dg.AutomationResult(context=context, true_subset=true_subset)
 
 
