@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from arima_assets.forecasting import TuningSettings, mase, smape, tune_model
+from arima_assets.forecasting import TuningSettings, coverage, mase, msis, smape, tune_model
 from benchmarks.m4_claim import subset_claims, tail_vs_naive
 from benchmarks.m4_io import (
     M4_HORIZON,
@@ -48,6 +48,8 @@ __all__ = [
 ]
 
 SEASON = 52
+LEVELS = (80, 95)
+"""Prediction-interval levels (percent) scored for ours and AutoARIMA: coverage at both, MSIS (M4) at each."""
 _TOLERANCE = 5e-4  # the official figures have 3 decimals
 
 
@@ -100,18 +102,30 @@ def score_forecasts(
     )
 
 
+def score_intervals(intervals: Intervals, train: dict[str, np.ndarray], test: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Coverage (share of the test weeks inside) and MSIS (M4, m=1) per level, means over the series of
+    `intervals`; the series count is reported (a series without intervals is left out, not scored as a miss)."""
+    out: dict[str, Any] = {"series": len(intervals)}
+    for lv in LEVELS:
+        rows = [(test[k], *bounds[lv], train[k]) for k, bounds in intervals.items()]
+        out[f"coverage_{lv}"] = float(np.mean([coverage(y, lo, hi) for y, lo, hi, _ in rows]))
+        out[f"msis_{lv}"] = float(np.mean([msis(y, lo, hi, tr, alpha=1 - lv / 100) for y, lo, hi, tr in rows]))
+    return out
+
+
 def _tune_one(item: tuple[str, np.ndarray, TuningSettings]) -> dict[str, Any]:
     """Tune our core on one train series and forecast 13 weeks (runs in a worker process)."""
     key, values, settings = item
     started = time.perf_counter()
     try:
         result = tune_model(as_weekly(values), settings)
-        forecast = result.model.forecast(M4_HORIZON, level=())["mean"].to_numpy()
+        frame = result.model.forecast(M4_HORIZON, level=LEVELS)
     except (ValueError, RuntimeError) as exc:
         return {"id": key, "error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - started}
     return {
         "id": key,
-        "forecast": forecast,
+        "forecast": frame["mean"].to_numpy(),
+        "intervals": {lv: (frame[f"lo-{lv}"].to_numpy(), frame[f"hi-{lv}"].to_numpy()) for lv in LEVELS},
         "spec": result.spec.label(),
         "trials_run": result.trials_run,
         "trials_failed": result.trials_failed,
@@ -121,13 +135,18 @@ def _tune_one(item: tuple[str, np.ndarray, TuningSettings]) -> dict[str, Any]:
     }
 
 
+Intervals = dict[str, dict[int, tuple[np.ndarray, np.ndarray]]]
+"""Per series, per level (percent): (lower, upper) bounds of the 13-week prediction interval."""
+
+
 def ours_forecasts(
     train: dict[str, np.ndarray], ids: list[str], settings: TuningSettings, jobs: int
 ) -> tuple[dict[str, np.ndarray], dict[str, dict[str, Any]], float]:
-    """Tune and forecast every series; returns forecasts, per-series details and the wall seconds.
+    """Tune and forecast every series; returns forecasts, per-series details (with the ``intervals``) and the
+    wall seconds.
 
     A series whose tuning raises gets the Naive forecast, flagged ``error`` in its details (counted in the
-    report, never hidden).
+    report, never hidden), and no intervals.
     """
     items = [(key, train[key], settings) for key in ids]
     started = time.perf_counter()
@@ -152,8 +171,9 @@ def _long_frame(train: dict[str, np.ndarray], ids: list[str]) -> pd.DataFrame:
 
 def statsforecast_forecasts(
     train: dict[str, np.ndarray], ids: list[str], jobs: int
-) -> tuple[dict[str, np.ndarray], float, float]:
-    """statsforecast AutoARIMA(season_length=1) forecasts; returns forecasts, wall seconds and warm-up seconds.
+) -> tuple[dict[str, np.ndarray], float, float, Intervals]:
+    """statsforecast AutoARIMA(season_length=1) forecasts; returns forecasts, wall seconds, warm-up seconds and
+    its prediction intervals at LEVELS (computed in the timed call, as ours are).
 
     A warm-up on one short series runs first (untimed in the wall seconds), so JIT compilation is not counted.
     """
@@ -164,20 +184,28 @@ def statsforecast_forecasts(
         return StatsForecast(models=[AutoARIMA(season_length=1)], freq=1, n_jobs=jobs)
 
     started = time.perf_counter()
-    engine().forecast(df=_long_frame(train, [ids[0]]), h=M4_HORIZON)
+    engine().forecast(df=_long_frame(train, [ids[0]]), h=M4_HORIZON, level=list(LEVELS))
     warm_up = time.perf_counter() - started
     frame = _long_frame(train, ids)
     started = time.perf_counter()
-    result = engine().forecast(df=frame, h=M4_HORIZON)
+    result = engine().forecast(df=frame, h=M4_HORIZON, level=list(LEVELS))
     wall = time.perf_counter() - started
-    forecasts = {
-        str(key): group.sort_values("ds")["AutoARIMA"].to_numpy(dtype=float)
-        for key, group in result.groupby("unique_id", sort=False)
-    }
-    missing = [key for key in ids if key not in forecasts or forecasts[key].size != M4_HORIZON]
+    groups = {str(key): group.sort_values("ds") for key, group in result.groupby("unique_id", sort=False)}
+    missing = [key for key in ids if key not in groups or len(groups[key]) != M4_HORIZON]
     if missing:
         raise RuntimeError(f"statsforecast returned no 13-week forecast for {missing[:5]}")
-    return {key: forecasts[key] for key in ids}, wall, warm_up
+    forecasts = {key: groups[key]["AutoARIMA"].to_numpy(dtype=float) for key in ids}
+    intervals = {
+        key: {
+            lv: (
+                np.clip(groups[key][f"AutoARIMA-lo-{lv}"].to_numpy(dtype=float), 0.0, None),
+                np.clip(groups[key][f"AutoARIMA-hi-{lv}"].to_numpy(dtype=float), 0.0, None),
+            )
+            for lv in LEVELS
+        }
+        for key in ids
+    }
+    return forecasts, wall, warm_up, intervals
 
 
 def _method(
@@ -224,8 +252,8 @@ def _timed_runs(
     for _ in range(repeats):
         repeat: dict[str, float] = {}
         if with_statsforecast:
-            sf, repeat["autoarima"], warm = statsforecast_forecasts(train, ids, jobs)
-            first.setdefault("sf", (sf, warm))
+            sf, repeat["autoarima"], warm, sf_intervals = statsforecast_forecasts(train, ids, jobs)
+            first.setdefault("sf", (sf, warm, sf_intervals))
         if with_ours:
             ours, info, repeat["ours"] = ours_forecasts(train, ids, settings, jobs)
             first.setdefault("ours", (ours, info))
@@ -270,14 +298,16 @@ def run_m4(
         walls[name] = time.perf_counter() - started
     notes: dict[str, str] = {}
     details: dict[str, dict[str, dict[str, Any]]] = {}
+    intervals: dict[str, Intervals] = {}
     first, repeat_walls = _timed_runs(train, ids, settings, jobs, repeats, with_ours, with_statsforecast)
     sf_name, ours_name = "statsforecast AutoARIMA", f"ours: tune_model ({preset})"
     if with_statsforecast:
-        forecasts[sf_name], warm = first["sf"]
+        forecasts[sf_name], warm, intervals[sf_name] = first["sf"]
         walls[sf_name] = _median_repeat(repeat_walls, "autoarima")
         notes[sf_name] = f"season_length=1; JIT warm-up {warm:.1f} s not counted"
     if with_ours:
         forecasts[ours_name], info = first["ours"]
+        intervals[ours_name] = {k: row.pop("intervals") for k, row in info.items() if "intervals" in row}
         walls[ours_name], details[ours_name] = _median_repeat(repeat_walls, "ours"), info
         failed = sum(1 for row in info.values() if "error" in row)
         fallback = sum(1 for row in info.values() if row.get("used_fallback"))
@@ -312,6 +342,7 @@ def run_m4(
         "methods": [m.summary() for m in methods],
         "per_series": per_series,
         "timing": _timing_summary(repeat_walls),
+        "intervals": {name: score_intervals(iv, train, test) for name, iv in intervals.items()},
     }
     if with_ours:
         ours_mase = {k: row["mase"] for k, row in per_series[ours_name].items()}

@@ -101,7 +101,23 @@ def _m4_section(m4: dict[str, Any], title: str) -> str:
     )
     table = _table(["method", "series", "sMAPE", "MASE", "wall s", "s/series", "processes", "notes"], rows)
     settings = "\n\nTuning settings: `" + ", ".join(f"{k}={v}" for k, v in m4["settings"].items()) + "`\n"
-    return head + table + settings + _timing_text(m4) + _claim_text(m4) + _tail_text(m4)
+    return head + table + settings + _timing_text(m4) + _claim_text(m4) + _tail_text(m4) + _interval_text(m4)
+
+
+def _interval_text(m4: dict[str, Any]) -> str:
+    scored = m4.get("intervals")
+    if not scored:
+        return ""
+    rows = [
+        [name, s["series"], f"{s['coverage_80']:.1%}", f"{s['coverage_95']:.1%}", s["msis_80"], s["msis_95"]]
+        for name, s in scored.items()
+    ]
+    return (
+        "\nPrediction intervals on the test weeks (coverage: share of actuals inside; MSIS: M4's mean scaled interval "
+        "score, m=1, lower is better; nominal coverage 80 % and 95 %):\n\n"
+        + _table(["method", "series", "coverage 80 %", "coverage 95 %", "MSIS 80 %", "MSIS 95 %"], rows)
+        + "\n"
+    )
 
 
 def _timing_text(m4: dict[str, Any]) -> str:
@@ -567,6 +583,25 @@ def _claim_targets(m4: dict[str, Any]) -> list[list[str]]:
         )
         out.append(
             ["no every-6th subset worse than AutoARIMA by more than 1 %", f"worst {worst:+.1%}", _yes(worst <= 0.01)]
+        )
+    intervals = m4.get("intervals", {})
+    ours = next((v for k, v in intervals.items() if k.startswith("ours")), None)
+    reference = next((v for k, v in intervals.items() if "AutoARIMA" in k), None)
+    if ours:
+        out.append(
+            [
+                "M4 95 % interval coverage 92-98 %",
+                f"{ours['coverage_95']:.1%}",
+                _yes(0.92 <= ours["coverage_95"] <= 0.98),
+            ]
+        )
+    if ours and reference:
+        out.append(
+            [
+                "M4 MSIS (95 %) below AutoARIMA's",
+                f"{ours['msis_95']:.2f} vs {reference['msis_95']:.2f}",
+                _yes(ours["msis_95"] < reference["msis_95"]),
+            ]
         )
     tail = m4.get("tail")
     if tail:

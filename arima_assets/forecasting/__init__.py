@@ -26,7 +26,7 @@ from arima_assets.forecasting.fallback import (
     fit_benchmark,
 )
 from arima_assets.forecasting.fourier import fourier_terms
-from arima_assets.forecasting.metrics import forecast_metrics, mae, mape, mase, rmse, smape
+from arima_assets.forecasting.metrics import coverage, forecast_metrics, mae, mape, mase, msis, rmse, smape
 from arima_assets.forecasting.model import MAX_FILTER_WEEKS, ArimaModel, FitError
 from arima_assets.forecasting.monitor import Checkpoint, NewWeeks, make_checkpoint, track_new_weeks
 from arima_assets.forecasting.performance import (
@@ -66,6 +66,7 @@ __all__ = [
     "assess_performance",
     "benchmark_spec",
     "challenger_is_better",
+    "coverage",
     "cv_score",
     "diebold_mariano",
     "drift_from_errors",
@@ -80,6 +81,7 @@ __all__ = [
     "make_checkpoint",
     "mape",
     "mase",
+    "msis",
     "performance_from_errors",
     "rmse",
     "rolling_origin_splits",

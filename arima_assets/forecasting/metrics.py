@@ -6,13 +6,16 @@
 - ``mase``: MAE divided by the in-sample MAE of the m-lag naive forecast on the training series. A zero
   scale (a constant training series) raises ValueError: MASE is undefined there and no substitute scale
   is invented.
+
+Prediction intervals: ``coverage`` (share of actuals inside [lower, upper]) and ``msis`` (M4's mean scaled
+interval score: width plus 2/alpha times the distance of each actual outside the interval, scaled like MASE).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["forecast_metrics", "mae", "mape", "mase", "naive_scale", "rmse", "smape"]
+__all__ = ["coverage", "forecast_metrics", "mae", "mape", "mase", "msis", "naive_scale", "rmse", "smape"]
 
 
 def _pair(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -90,3 +93,29 @@ def forecast_metrics(y_true: np.ndarray, y_pred: np.ndarray, y_train: np.ndarray
         "smape": smape(y_true, y_pred),
         "mase": mase(y_true, y_pred, y_train, m),
     }
+
+
+def _interval(y_true: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    a, lo = _pair(y_true, lower)
+    _, hi = _pair(y_true, upper)
+    if np.any(lo > hi):
+        raise ValueError(f"lower bound above upper bound at index {int(np.flatnonzero(lo > hi)[0])}")
+    return a, lo, hi
+
+
+def coverage(y_true: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    """Share of actuals inside the prediction interval [lower, upper] (bounds included)."""
+    a, lo, hi = _interval(y_true, lower, upper)
+    return float(np.mean((a >= lo) & (a <= hi)))
+
+
+def msis(
+    y_true: np.ndarray, lower: np.ndarray, upper: np.ndarray, y_train: np.ndarray, alpha: float = 0.05, m: int = 1
+) -> float:
+    """Mean scaled interval score (M4) of a (1 - alpha) interval: mean of (U - L) + 2/alpha (L - y) 1{y < L}
+    + 2/alpha (y - U) 1{y > U}, divided by naive_scale(y_train, m). Lower is better."""
+    if not 0 < alpha < 1:
+        raise ValueError(f"msis: alpha must be in (0, 1), got {alpha!r}")
+    a, lo, hi = _interval(y_true, lower, upper)
+    penalty = (2.0 / alpha) * (np.clip(lo - a, 0, None) + np.clip(a - hi, 0, None))
+    return float(np.mean(hi - lo + penalty)) / naive_scale(y_train, m)

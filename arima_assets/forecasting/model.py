@@ -20,6 +20,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
+from statsmodels.tsa.arima.estimators.hannan_rissanen import hannan_rissanen
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 from statsmodels.tsa.statespace.tools import diff
 
@@ -34,7 +35,19 @@ from arima_assets.forecasting._series import (
 from arima_assets.forecasting.fourier import fourier_terms
 from arima_assets.forecasting.spec import SEASONAL_PERIOD, YEAR_WEEKS, ModelSpec
 
-__all__ = ["FORMAT_VERSION", "MAX_FILTER_WEEKS", "ArimaModel", "FitError"]
+__all__ = [
+    "ESTIMATORS",
+    "FORMAT_VERSION",
+    "HANNAN_RISSANEN_FALLBACK_MAXITER",
+    "MAX_FILTER_WEEKS",
+    "ArimaModel",
+    "FitError",
+]
+
+ESTIMATORS = ("mle", "hannan_rissanen")
+HANNAN_RISSANEN_FALLBACK_MAXITER = 10
+"""Optimiser iterations of the two-stage MLE that replaces a Hannan-Rissanen estimate that is not stationary and
+invertible (a ranking estimate for the search, not a served model)."""
 
 FORMAT_VERSION = 1
 MAX_FILTER_WEEKS = 1560
@@ -97,6 +110,31 @@ def _sarimax(spec: ModelSpec, endog: np.ndarray, exog: np.ndarray | None, *, dif
         enforce_stationarity=True,
         enforce_invertibility=True,
     )
+
+
+def _hannan_rissanen(spec: ModelSpec, endog: np.ndarray, exog: np.ndarray | None) -> np.ndarray | None:
+    """Parameters in SARIMAX order (regressors, AR, MA) without an optimiser: regressors by OLS on the differenced
+    data, the ARMA part by statsmodels' Hannan-Rissanen regressions on what is left. None when that does not
+    apply (seasonal ARMA terms) or its estimate is not stationary and invertible."""
+    if spec.seasonal_order[0] or spec.seasonal_order[2]:
+        return None
+    big_d = spec.seasonal_order[1]
+    z = diff(endog, spec.order[1], big_d, SEASONAL_PERIOD) if spec.burn_in else endog
+    beta = np.empty(0)
+    if exog is not None:
+        x = diff(exog, spec.order[1], big_d, SEASONAL_PERIOD) if spec.burn_in else exog
+        beta, *_ = np.linalg.lstsq(x, z, rcond=None)
+        z = z - x @ beta
+    p, q = spec.order[0], spec.order[2]
+    if not (p or q):
+        return beta
+    try:
+        estimate, _ = hannan_rissanen(z, ar_order=p, ma_order=q, demean=False)
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    if not (estimate.is_stationary and estimate.is_invertible):
+        return None
+    return np.concatenate([beta, np.asarray(estimate.ar_params, float), np.asarray(estimate.ma_params, float)])
 
 
 def _param_names(spec: ModelSpec, model: SARIMAX) -> list[str]:
@@ -174,7 +212,7 @@ class ArimaModel:
     # ----------------------------------------------------------------------------------------- state
     @property
     def is_fitted(self) -> bool:
-        return self._result is not None
+        return self._data is not None
 
     @property
     def param_names(self) -> list[str]:
@@ -196,17 +234,24 @@ class ArimaModel:
     def sigma2(self) -> float:
         """Innovation variance (transformed scale) estimated by the last filter."""
         self._require_fitted()
-        return float(self._result.scale)
+        return float(self._filtered().scale)
 
     @property
     def aic(self) -> float:
         """AIC of the current filter (transformed scale)."""
         self._require_fitted()
-        return float(self._result.aic)
+        return float(self._filtered().aic)
 
     def _require_fitted(self) -> None:
-        if self._result is None:
+        if self._data is None:
             raise RuntimeError(f"ArimaModel({self.spec.label()}) is not fitted; call fit() or from_dict()")
+
+    def _filtered(self):
+        """The SARIMAX results of the kept parameters on the current data (filtered now if `fit` deferred it)."""
+        self._require_fitted()
+        if self._result is None:
+            self._result = self._filter(self._data)
+        return self._result
 
     def _param_array(self) -> np.ndarray:
         return np.fromiter(self.params.values(), dtype=float, count=len(self.params))
@@ -259,6 +304,8 @@ class ArimaModel:
         maxiter: int = 50,
         regression: str = "mle",
         start_params: dict[str, float] | None = None,
+        estimator: str = "mle",
+        defer_filter: bool = False,
     ) -> ArimaModel:
         """Estimate the parameters on `y` (its last MAX_FILTER_WEEKS weeks) by maximum likelihood.
 
@@ -271,6 +318,13 @@ class ArimaModel:
             start_params: named parameters to start the optimiser from (a warm start, e.g. the same spec
                 fitted on a shorter window: a few iterations instead of a full search); used by the joint
                 "mle" estimation, ignored by "ols". Names must be the spec's parameter names.
+            estimator: "mle" (L-BFGS on the exact likelihood, as set by `regression`) or "hannan_rissanen": no
+                optimiser (regressors by OLS on the differenced data, the ARMA part by Hannan-Rissanen); where
+                that does not apply or is not stationary and invertible, the two-stage MLE with at most
+                HANNAN_RISSANEN_FALLBACK_MAXITER iterations. The search ranks specs with it; served models use "mle".
+            defer_filter: do not filter the estimate on `y` now but when first needed (a caller that only filters
+                other data, e.g. `origin_forecasts` on a longer series, saves a filter); a filter failure then
+                surfaces there.
 
         Raises:
             ValueError: invalid series (empty, NaN, negative, gaps), shorter than `spec.min_obs`, or bad
@@ -281,6 +335,8 @@ class ArimaModel:
             raise ValueError(f"fit: maxiter must be a positive int, got {maxiter!r}")
         if regression not in ("mle", "ols"):
             raise ValueError(f"fit: regression must be 'mle' or 'ols', got {regression!r}")
+        if estimator not in ESTIMATORS:
+            raise ValueError(f"fit: estimator must be one of {', '.join(ESTIMATORS)}, got {estimator!r}")
         series = as_weekly_series(y).tail(MAX_FILTER_WEEKS)
         if len(series) < self.spec.min_obs:
             raise ValueError(
@@ -293,39 +349,58 @@ class ArimaModel:
         start = _start_array(start_params, _param_names(self.spec, model))
         try:
             with _quiet_statsmodels():
-                if not model.param_names:  # e.g. ARIMA(0,1,0): nothing to estimate (the scale is concentrated)
-                    result = model.filter(np.empty(0), cov_type="none")
-                elif regression == "ols" and exog is not None:
-                    result = self._fit_two_stage(model, endog, exog, maxiter)
-                else:
-                    result = model.fit(start_params=start, disp=False, maxiter=maxiter, method="lbfgs", cov_type="none")
+                params, converged = self._estimate(model, endog, exog, maxiter, regression, start, estimator)
         except (np.linalg.LinAlgError, ValueError, OverflowError, IndexError) as exc:
             raise FitError(f"{self.spec.label()}: estimation failed: {type(exc).__name__}: {exc}") from exc
-        params = np.asarray(result.params, dtype=float)
         if not np.all(np.isfinite(params)):
             raise FitError(f"{self.spec.label()}: non-finite parameters {params.tolist()}")
-        ar_roots: np.ndarray | list = []
-        if self.spec.order[0] or self.spec.seasonal_order[0]:
-            with _quiet_statsmodels():
-                ar_roots = np.asarray(result.arroots)
-        if len(ar_roots) and np.min(np.abs(ar_roots)) < 1.0 + 1e-6:
-            raise FitError(
-                f"{self.spec.label()}: explosive or unit-root AR part (smallest root modulus "
-                f"{np.min(np.abs(ar_roots)):.6f})"
-            )
         self.params = {name: float(v) for name, v in zip(_param_names(self.spec, model), params, strict=True)}
         self.trained_until = series.last
         self.n_obs = len(series)
-        retvals = getattr(result, "mle_retvals", None) or {}
-        self.converged = bool(retvals.get("converged", True))  # True also when nothing was optimised
+        self.converged = converged
         self._origin = origin
+        self._result = None
+        if defer_filter:
+            self._data = series
+            return self
+        self._result = self._filter(series)  # raises FitError before the model counts as fitted
         self._data = series
-        try:
-            self._result = self._filter(series)
-        except FitError:
-            self._result = None
-            raise
         return self
+
+    def _estimate(
+        self,
+        model: SARIMAX,
+        endog: np.ndarray,
+        exog: np.ndarray | None,
+        maxiter: int,
+        regression: str,
+        start: np.ndarray | None,
+        estimator: str,
+    ) -> tuple[np.ndarray, bool]:
+        """Parameters in the model's order and whether the optimiser converged (True when nothing was optimised).
+
+        Raises:
+            FitError: an explosive or unit-root AR estimate.
+        """
+        if not model.param_names:  # e.g. ARIMA(0,1,0): nothing to estimate (the scale is concentrated)
+            return np.empty(0), True
+        if estimator == "hannan_rissanen":
+            quick = _hannan_rissanen(self.spec, endog, exog)
+            if quick is not None:
+                return quick, True
+            regression, maxiter = "ols", min(maxiter, HANNAN_RISSANEN_FALLBACK_MAXITER)
+        if regression == "ols" and exog is not None:
+            result = self._fit_two_stage(model, endog, exog, maxiter)
+        else:
+            result = model.fit(start_params=start, disp=False, maxiter=maxiter, method="lbfgs", cov_type="none")
+        if self.spec.order[0] or self.spec.seasonal_order[0]:
+            modulus = np.min(np.abs(np.asarray(result.arroots)))
+            if modulus < 1.0 + 1e-6:
+                raise FitError(
+                    f"{self.spec.label()}: explosive or unit-root AR part (smallest root modulus {modulus:.6f})"
+                )
+        retvals = getattr(result, "mle_retvals", None) or {}
+        return np.asarray(result.params, dtype=float), bool(retvals.get("converged", True))
 
     def _fit_two_stage(self, model: SARIMAX, endog: np.ndarray, exog: np.ndarray, maxiter: int):
         """Regressor coefficients by OLS on the differenced data, then the ARMA part by MLE with them fixed."""
@@ -367,7 +442,7 @@ class ArimaModel:
         )
         exog = _design(self.spec, future, self._origin)
         with _quiet_statsmodels():
-            prediction = self._result.get_forecast(steps=int(h), exog=exog)
+            prediction = self._filtered().get_forecast(steps=int(h), exog=exog)
             columns = {"mean": _inverse(self.spec, np.asarray(prediction.predicted_mean))}
             for lv in level:
                 bounds = np.asarray(prediction.conf_int(alpha=1 - lv / 100))
@@ -430,7 +505,7 @@ class ArimaModel:
         """Predicted state mean and covariance for the week after the last filtered observation (the filter's
         checkpoint: `continue_filter` starts from it)."""
         self._require_fitted()
-        result = self._result
+        result = self._filtered()
         # with the scale concentrated out the filter runs at scale 1 and results are reported times the scale:
         # the covariance to start another filter from is the unscaled one
         return (

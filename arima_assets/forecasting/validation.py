@@ -65,6 +65,7 @@ def cv_score(
     *,
     maxiter: int = 50,
     regression: str = "mle",
+    estimator: str = "mle",
     on_fold: Callable[[int, float], None] | None = None,
 ) -> float:
     """Mean scaled absolute error of `horizon`-week forecasts over rolling origins (see the module docstring).
@@ -81,6 +82,7 @@ def cv_score(
         step: weeks between origins (1: every week; `horizon`: one origin per fold).
         maxiter: optimiser iterations for the single fit.
         regression: "mle" or "ols" estimation of regressor coefficients (see ArimaModel.fit).
+        estimator: "mle" or "hannan_rissanen" (see ArimaModel.fit).
         on_fold: called after each fold with (fold index, running mean score over the origins so far); may
             raise (e.g. optuna.TrialPruned) to stop early.
 
@@ -101,7 +103,9 @@ def cv_score(
             f"cv_score: first fold trains on {first_end} observations; {spec.label()} needs {spec.min_obs}"
         )
     scale = naive_scale(series.values)
-    fitted = ArimaModel(spec).fit(series.slice(0, first_end), maxiter=maxiter, regression=regression)
+    fitted = ArimaModel(spec).fit(
+        series.slice(0, first_end), maxiter=maxiter, regression=regression, estimator=estimator, defer_filter=True
+    )
     origins = np.arange(first_end, len(series) - horizon + 1, step)
     paths = fitted.origin_forecasts(series, origins, horizon)
     actual = series.values[origins[:, None] + np.arange(horizon)]

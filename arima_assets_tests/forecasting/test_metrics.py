@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from arima_assets.forecasting import forecast_metrics, mae, mape, mase, rmse, smape
+from arima_assets.forecasting import coverage, forecast_metrics, mae, mape, mase, msis, rmse, smape
 
 Y = np.array([2.0, 0.0, 4.0, 0.0])
 F = np.array([1.0, 0.0, 6.0, 2.0])
@@ -65,3 +65,17 @@ def test_m4_naive_reference_values():
     assert np.mean([mase(t, f, y) for t, f, y in zip(test, naive, train, strict=True)]) == pytest.approx(
         2.777, abs=5e-4
     )
+
+
+def test_interval_coverage_and_msis_by_hand():
+    y = np.array([10.0, 12.0, 20.0, 5.0])
+    lower = np.array([8.0, 8.0, 8.0, 8.0])
+    upper = np.array([14.0, 14.0, 14.0, 14.0])
+    train = np.array([1.0, 3.0, 2.0, 4.0])  # naive scale (2 + 1 + 2) / 3
+    assert coverage(y, lower, upper) == 0.5  # 20 above, 5 below
+    # widths 6 each; penalties 2/0.05 * (20 - 14) = 240 and 40 * (8 - 5) = 120
+    assert msis(y, lower, upper, train, alpha=0.05) == pytest.approx((24 + 240 + 120) / 4 / (5 / 3))
+    with pytest.raises(ValueError, match="lower bound above upper bound at index 1"):
+        coverage(y, lower, np.array([14.0, 7.0, 14.0, 14.0]))
+    with pytest.raises(ValueError, match="alpha must be in"):
+        msis(y, lower, upper, train, alpha=1.5)

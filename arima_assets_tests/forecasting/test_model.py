@@ -201,3 +201,36 @@ def test_random_walk_has_no_parameters_and_forecasts_the_last_value(weekly_sales
     width = (fc["hi-95"] - fc["lo-95"]).to_numpy()
     assert np.all(np.diff(width) > 0)  # uncertainty grows with the horizon
     assert ArimaModel.from_json(model.to_json()).forecast(5).equals(fc)
+
+
+def test_hannan_rissanen_estimates_without_an_optimiser_close_to_mle():
+    rng = np.random.default_rng(5)
+    e = rng.normal(0, 1, 301)
+    y = np.empty(300)
+    level = 50.0
+    for t in range(300):  # ARIMA(1,1,1): AR 0.5, MA 0.4 on the differences
+        level += (0.5 * (y[t - 1] - y[t - 2]) if t >= 2 else 0.0) + e[t + 1] + 0.4 * e[t]
+        y[t] = level
+    y = y - y.min() + 10
+    spec = ModelSpec(order=(1, 1, 1))
+    quick = ArimaModel(spec).fit(y, estimator="hannan_rissanen")
+    exact = ArimaModel(spec).fit(y)
+    assert quick.param_names == exact.param_names == ["ar.L1", "ma.L1"]
+    assert quick.params["ar.L1"] == pytest.approx(exact.params["ar.L1"], abs=0.15)
+    assert quick.params["ma.L1"] == pytest.approx(exact.params["ma.L1"], abs=0.15)
+    assert quick.params != exact.params and quick.converged  # nothing was optimised
+    # with regressors: OLS on the differenced data first; the forecast is that of the same filter
+    with_drift = ArimaModel(ModelSpec(order=(1, 1, 0), trend="t")).fit(y, estimator="hannan_rissanen")
+    assert with_drift.param_names == ["trend", "ar.L1"]
+    assert np.all(np.isfinite(with_drift.forecast(13)["mean"]))
+    with pytest.raises(ValueError, match="fit: estimator must be one of mle, hannan_rissanen"):
+        ArimaModel(spec).fit(y, estimator="css")
+
+
+def test_deferred_filter_runs_when_first_needed():
+    y = np.linspace(10, 60, 120) + np.random.default_rng(2).normal(0, 2, 120)
+    deferred = ArimaModel(ModelSpec(order=(0, 1, 1))).fit(y, defer_filter=True)
+    assert deferred.is_fitted and deferred._result is None
+    eager = ArimaModel(ModelSpec(order=(0, 1, 1))).fit(y)
+    pd.testing.assert_frame_equal(deferred.forecast(5), eager.forecast(5))
+    assert deferred.sigma2 == eager.sigma2
