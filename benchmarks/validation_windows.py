@@ -31,13 +31,24 @@ _REPO = Path(__file__).resolve().parent.parent
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 
-from arima_assets.forecasting import TuningSettings, mase, tune_model  # noqa: E402
+from arima_assets.forecasting import TuningSettings, coverage, mase, tune_model  # noqa: E402
+from arima_assets.forecasting.model import interval_quantile  # noqa: E402
 from benchmarks.m4_claim import tail_vs_naive  # noqa: E402
 from benchmarks.m4_io import M4_HORIZON, SERIES_END, as_weekly, load_train, m4_dir  # noqa: E402
 from benchmarks.parallel import parallel_map  # noqa: E402
 from benchmarks.settings import OUT_DIR, preset_settings  # noqa: E402
 
 __all__ = ["validation_scores"]
+
+
+def _standardized(transform: str, frame: pd.DataFrame, actual: np.ndarray) -> np.ndarray:
+    """(actual - mean) / standard error per horizon, on the model's (transformed) scale, read back from the
+    symmetric bounds (the upper ones: never clipped at 0): for choosing the interval distribution (INTERVAL_DF)."""
+    f = np.log1p if transform == "log1p" else (lambda v: v)
+    hi80, hi95 = f(frame["hi-80"].to_numpy()), f(frame["hi-95"].to_numpy())
+    z80, z95 = interval_quantile(80), interval_quantile(95)
+    se = (hi95 - hi80) / (z95 - z80)
+    return (f(actual) - (hi95 - z95 * se)) / se
 
 
 def _one(item: tuple[str, np.ndarray, TuningSettings]) -> dict[str, Any]:
@@ -48,12 +59,14 @@ def _one(item: tuple[str, np.ndarray, TuningSettings]) -> dict[str, Any]:
     frame = result.model.forecast(M4_HORIZON, level=(80, 95))
     cpu = time.process_time() - cpu
     forecast = frame["mean"].to_numpy()
-    lo, hi = frame["lo-95"].to_numpy(), frame["hi-95"].to_numpy()
     return {
         "id": key,
         "mase": mase(actual, forecast, history, m=1),
         "naive_mase": mase(actual, np.repeat(history[-1], M4_HORIZON), history, m=1),
-        "coverage95": float(np.mean((actual >= lo) & (actual <= hi))),
+        "coverage80": coverage(actual, frame["lo-80"].to_numpy(), frame["hi-80"].to_numpy()),
+        "coverage95": coverage(actual, frame["lo-95"].to_numpy(), frame["hi-95"].to_numpy()),
+        "forecast": forecast.tolist(),
+        "standardized": _standardized(result.spec.transform, frame, actual).tolist(),
         "spec": result.spec.label(),
         "used_fallback": result.used_fallback,
         "trials_run": result.trials_run,
@@ -94,6 +107,7 @@ def validation_scores(ids: list[str], train: dict[str, np.ndarray], settings: Tu
         "series": len(ids),
         "mase": float(np.mean(list(ours.values()))),
         "naive_mase": float(np.mean(list(naive.values()))),
+        "coverage80": float(np.mean([r["coverage80"] for r in per_series.values()])),
         "coverage95": float(np.mean([r["coverage95"] for r in per_series.values()])),
         "cpu_seconds": float(sum(r["cpu_seconds"] for r in per_series.values())),
         "wall_seconds": wall,
@@ -124,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     tail = result["tail"]
     print(
         f"{args.label}: {result['series']} series, MASE {result['mase']:.4f} (Naive {result['naive_mase']:.4f}), "
-        f"worse than Naive by >50 %: {tail['count']}, 95 % coverage {result['coverage95']:.3f}, "
+        f"worse than Naive by >50 %: {tail['count']}, coverage 80/95 % {result['coverage80']:.3f}/"
+        f"{result['coverage95']:.3f}, "
         f"CPU {result['cpu_seconds']:.1f} s, wall {result['wall_seconds']:.1f} s, "
         f"trials {result['mean_trials']:.1f}, fallbacks {result['fallbacks']}"
     )

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
+from scipy.stats import t as student_t
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.tsa.arima.estimators.hannan_rissanen import hannan_rissanen
 from statsmodels.tsa.statespace.sarimax import SARIMAX
@@ -39,12 +40,19 @@ __all__ = [
     "ESTIMATORS",
     "FORMAT_VERSION",
     "HANNAN_RISSANEN_FALLBACK_MAXITER",
+    "INTERVAL_DF",
     "MAX_FILTER_WEEKS",
     "ArimaModel",
     "FitError",
+    "interval_quantile",
 ]
 
 ESTIMATORS = ("mle", "hannan_rissanen")
+INTERVAL_DF = 4
+"""Degrees of freedom of the forecast distribution behind prediction intervals: a Student-t scaled to the model's
+forecast variance. Forecast errors are heavier-tailed than Gaussian: on the validation windows of the 359 M4
+Weekly train series the Gaussian 50/80/90/95/99 % intervals covered 62/88/94/96/99 % of the next 13 weeks; with
+4 degrees of freedom 53/82/92/96/99 % (3: 47/76/89/95/99 %, 6: 57/85/93/97/99 %)."""
 HANNAN_RISSANEN_FALLBACK_MAXITER = 10
 """Optimiser iterations of the two-stage MLE that replaces a Hannan-Rissanen estimate that is not stationary and
 invertible (a ranking estimate for the search, not a served model)."""
@@ -110,6 +118,12 @@ def _sarimax(spec: ModelSpec, endog: np.ndarray, exog: np.ndarray | None, *, dif
         enforce_stationarity=True,
         enforce_invertibility=True,
     )
+
+
+def interval_quantile(level: float) -> float:
+    """Half-width of a central `level` % prediction interval in forecast standard errors (INTERVAL_DF)."""
+    nu = INTERVAL_DF
+    return float(student_t.ppf(0.5 + level / 200, nu) * np.sqrt((nu - 2) / nu))
 
 
 def _hannan_rissanen(spec: ModelSpec, endog: np.ndarray, exog: np.ndarray | None) -> np.ndarray | None:
@@ -422,6 +436,8 @@ class ArimaModel:
 
         With ``log1p`` the mean column is ``expm1`` of the forecast mean on the log scale (the median on the
         original scale) and interval bounds are back-transformed quantiles. Everything is clipped at 0.
+        Bounds are mean +- `interval_quantile(l)` x the forecast standard error (a Student-t with INTERVAL_DF
+        degrees of freedom and the model's variance, not a Gaussian; see INTERVAL_DF).
 
         Returns:
             DataFrame indexed by the next `h` weeks (dates, or integer positions), columns "mean", then
@@ -443,11 +459,13 @@ class ArimaModel:
         exog = _design(self.spec, future, self._origin)
         with _quiet_statsmodels():
             prediction = self._filtered().get_forecast(steps=int(h), exog=exog)
-            columns = {"mean": _inverse(self.spec, np.asarray(prediction.predicted_mean))}
-            for lv in level:
-                bounds = np.asarray(prediction.conf_int(alpha=1 - lv / 100))
-                columns[f"lo-{lv:g}"] = _inverse(self.spec, bounds[:, 0])
-                columns[f"hi-{lv:g}"] = _inverse(self.spec, bounds[:, 1])
+            mean = np.asarray(prediction.predicted_mean)
+            se = np.asarray(prediction.se_mean)
+        columns = {"mean": _inverse(self.spec, mean)}
+        for lv in level:
+            half = interval_quantile(lv) * se
+            columns[f"lo-{lv:g}"] = _inverse(self.spec, mean - half)
+            columns[f"hi-{lv:g}"] = _inverse(self.spec, mean + half)
         return pd.DataFrame(columns, index=index)
 
     def refresh(self, y: pd.Series | np.ndarray) -> ArimaModel:

@@ -3,9 +3,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 
 from arima_assets.forecasting import ArimaModel, FitError, ModelSpec
+from arima_assets.forecasting.model import INTERVAL_DF
 
 FOURIER = ModelSpec(order=(1, 1, 1), fourier_k=2)
 
@@ -53,7 +55,12 @@ def test_log1p_forecast_is_back_transformed(weekly_sales):
     reference = direct.filter(np.array(list(model.params.values()))).get_forecast(6)
     fc = model.forecast(6, level=(80,))
     np.testing.assert_allclose(fc["mean"], np.expm1(reference.predicted_mean))
-    np.testing.assert_allclose(fc["hi-80"], np.expm1(reference.conf_int(alpha=0.2)[:, 1]))
+    # bounds: a variance-matched Student-t(INTERVAL_DF) around the log-scale mean, back-transformed
+    t_quantile = stats.t.ppf(0.9, INTERVAL_DF) * np.sqrt((INTERVAL_DF - 2) / INTERVAL_DF)
+    upper = reference.predicted_mean + t_quantile * reference.se_mean
+    np.testing.assert_allclose(fc["hi-80"], np.expm1(upper))
+    gaussian = np.expm1(reference.conf_int(alpha=0.2)[:, 1])
+    assert np.all(fc["hi-80"] < gaussian)  # heavier tails: a narrower 80 % interval than the Gaussian one
     assert 20 < fc["mean"].mean() < 100  # original scale, not log scale
 
 
