@@ -156,6 +156,8 @@ class TuningSettings:
                 raise ValueError(f"TuningSettings.{name} must be a positive int, got {value!r}")
         if not isinstance(self.holdout_weeks, int) or self.holdout_weeks < 0:
             raise ValueError(f"TuningSettings.holdout_weeks must be an int >= 0, got {self.holdout_weeks!r}")
+        if not isinstance(self.refine_top, int) or isinstance(self.refine_top, bool) or self.refine_top < 0:
+            raise ValueError(f"TuningSettings.refine_top must be an int >= 0, got {self.refine_top!r}")
         if not 0 <= self.min_improvement < 1:
             raise ValueError(f"TuningSettings.min_improvement must be in [0, 1), got {self.min_improvement!r}")
         if self.time_budget_s is not None and not self.time_budget_s > 0:

@@ -161,6 +161,10 @@ def test_invalid_inputs(sales):
         TuningSettings(n_trials=0)
     with pytest.raises(ValueError, match="TuningSettings.holdout_weeks must be an int >= 0"):
         TuningSettings(holdout_weeks=-1)
+    with pytest.raises(ValueError, match="TuningSettings.refine_top must be an int >= 0"):
+        TuningSettings(refine_top=-1)
+    with pytest.raises(ValueError, match="TuningSettings.search_estimator must be one of mle, hannan_rissanen"):
+        TuningSettings(search_estimator="css")
 
 
 def test_holdout_errors_of_a_kept_model(sales):
