@@ -126,19 +126,25 @@ def interval_quantile(level: float) -> float:
     return float(student_t.ppf(0.5 + level / 200, nu) * np.sqrt((nu - 2) / nu))
 
 
+def _ols_regressors(spec: ModelSpec, endog: np.ndarray, exog: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Regressor coefficients by OLS on the differenced data (empty without regressors), and the differenced data
+    minus their fit (what the ARMA part is estimated on)."""
+    big_d = spec.seasonal_order[1]
+    z = diff(endog, spec.order[1], big_d, SEASONAL_PERIOD) if spec.burn_in else endog
+    if exog is None:
+        return np.empty(0), z
+    x = diff(exog, spec.order[1], big_d, SEASONAL_PERIOD) if spec.burn_in else exog
+    beta, *_ = np.linalg.lstsq(x, z, rcond=None)
+    return beta, z - x @ beta
+
+
 def _hannan_rissanen(spec: ModelSpec, endog: np.ndarray, exog: np.ndarray | None) -> np.ndarray | None:
     """Parameters in SARIMAX order (regressors, AR, MA) without an optimiser: regressors by OLS on the differenced
     data, the ARMA part by statsmodels' Hannan-Rissanen regressions on what is left. None when that does not
     apply (seasonal ARMA terms) or its estimate is not stationary and invertible."""
     if spec.seasonal_order[0] or spec.seasonal_order[2]:
         return None
-    big_d = spec.seasonal_order[1]
-    z = diff(endog, spec.order[1], big_d, SEASONAL_PERIOD) if spec.burn_in else endog
-    beta = np.empty(0)
-    if exog is not None:
-        x = diff(exog, spec.order[1], big_d, SEASONAL_PERIOD) if spec.burn_in else exog
-        beta, *_ = np.linalg.lstsq(x, z, rcond=None)
-        z = z - x @ beta
+    beta, z = _ols_regressors(spec, endog, exog)
     p, q = spec.order[0], spec.order[2]
     if not (p or q):
         return beta
@@ -418,12 +424,7 @@ class ArimaModel:
 
     def _fit_two_stage(self, model: SARIMAX, endog: np.ndarray, exog: np.ndarray, maxiter: int):
         """Regressor coefficients by OLS on the differenced data, then the ARMA part by MLE with them fixed."""
-        big_d = self.spec.seasonal_order[1]
-        z, x = endog, exog
-        if self.spec.burn_in:
-            z = diff(endog, self.spec.order[1], big_d, SEASONAL_PERIOD)
-            x = diff(exog, self.spec.order[1], big_d, SEASONAL_PERIOD)
-        beta, *_ = np.linalg.lstsq(x, z, rcond=None)
+        beta, _ = _ols_regressors(self.spec, endog, exog)
         k_exog = exog.shape[1]
         fixed = dict(zip(model.param_names[:k_exog], beta.tolist(), strict=True))
         if len(model.param_names) == k_exog:
