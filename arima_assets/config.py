@@ -9,6 +9,7 @@ Plain Python: the Dagster resource that carries these settings lives in `arima_a
 from __future__ import annotations
 
 import functools
+import math
 import os
 import tempfile
 from collections.abc import Mapping
@@ -21,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from arima_assets.data import ABSENT_WEEKS
 from arima_assets.environment import ENVIRONMENTS, get_environment, redact_uri, state_dir
 from arima_assets.forecasting import DEFAULT_DRIFT_THRESHOLD, SEARCH_SPACES
-from arima_assets.triggers import parse_trigger_paths
+from arima_assets.triggers import DEFAULT_TRIGGER_TIMEOUT_SECONDS, parse_trigger_paths
 
 __all__ = [
     "MAX_SEED",
@@ -66,6 +67,7 @@ class ArimaConfig(BaseModel):
     automation_interval_seconds: int = 30
     custom_triggers: str = ""
     trigger_calendar: str = ""
+    trigger_timeout_seconds: float = DEFAULT_TRIGGER_TIMEOUT_SECONDS
     # forecasting
     forecast_horizon: int = 13
     holdout_weeks: int = 13
@@ -145,6 +147,11 @@ _RULES: dict[str, _Rule] = {
         str, "comma-separated import paths package.module:attribute of custom triggers", _trigger_paths_ok
     ),
     "trigger_calendar": _Rule(str, "a csv of isbn,date[,event,lead_weeks] rows, or empty", lambda v: True),
+    "trigger_timeout_seconds": _Rule(
+        float,
+        "a number of seconds > 0 (a custom trigger slower than this to load or answer counts as failed)",
+        lambda v: 0 < v < math.inf,
+    ),
     "force_retrain": _Rule(bool, "true/false, 1/0, yes/no, on/off", lambda v: isinstance(v, bool)),
     "forecast_horizon": _Rule(int, "an integer between 1 and 104", lambda v: 1 <= v <= 104),
     "holdout_weeks": _Rule(int, "an integer between 1 and 104", lambda v: 1 <= v <= 104),

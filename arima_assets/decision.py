@@ -28,7 +28,7 @@ from arima_assets.forecasting import (
     performance_from_errors,
     track_new_weeks,
 )
-from arima_assets.triggers import TriggerContext, load_triggers
+from arima_assets.triggers import PluginFailure, TriggerContext, evaluate_trigger, load_trigger_set
 
 __all__ = [
     "Action",
@@ -102,6 +102,7 @@ class DecisionSettings(Protocol):
     dm_alpha: float
     custom_triggers: str
     trigger_calendar: str
+    trigger_timeout_seconds: float
 
 
 _FLOAT_FIELDS = ("cv_mase", "holdout_mase", "fit_seconds")
@@ -170,13 +171,15 @@ class ModelRecord:
 @dataclass(frozen=True)
 class TriggerResult:
     """One trigger's verdict with the observed value and its threshold side by side (`trigger` is a built-in
-    Trigger, or a custom trigger's name)."""
+    Trigger, or a custom trigger's name). `failed` marks a custom trigger that could not be loaded or evaluated:
+    it never fires, and its reason is always among the decision's reasons."""
 
     trigger: Trigger | str
     fired: bool
     reason: str
     observed: float | None = None
     threshold: float | None = None
+    failed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
@@ -186,6 +189,7 @@ class TriggerResult:
             "reason": self.reason,
             "observed": _finite_or_none(self.observed),
             "threshold": _finite_or_none(self.threshold),
+            "failed": self.failed,
         }
 
 
@@ -213,9 +217,16 @@ class Decision:
 
     @property
     def reasons(self) -> list[str]:
-        """Human-readable reasons, each led by its trigger: the fired triggers', or why the champion is still valid."""
+        """Human-readable reasons, each led by its trigger: the fired triggers' (and any failed plug-in's), or why
+        the champion is still valid."""
         fired = [f"[{t.trigger}] {t.reason}" for t in self.triggers if t.fired]
-        return fired or [f"[{t.trigger}] {t.reason}" for t in self.triggers]
+        failed = [f"[{t.trigger}] {t.reason}" for t in self.triggers if t.failed]
+        return fired + failed if fired else [f"[{t.trigger}] {t.reason}" for t in self.triggers]
+
+    @property
+    def failed_triggers(self) -> list[str]:
+        """The custom triggers that could not be loaded or evaluated (they did not fire)."""
+        return [str(t.trigger) for t in self.triggers if t.failed]
 
     def get(self, trigger: Trigger | str) -> TriggerResult | None:
         """The result of one trigger, if it was evaluated."""
@@ -227,6 +238,7 @@ class Decision:
             "action": str(self.action),
             "fired": [str(t) for t in self.fired],
             "reasons": self.reasons,
+            "failed_triggers": self.failed_triggers,
             "triggers": [t.to_dict() for t in self.triggers],
         }
 
@@ -399,24 +411,23 @@ def custom_trigger_results(
     record: ModelRecord | None = None,
     series: pd.Series | None = None,
 ) -> list[TriggerResult]:
-    """The verdicts of the configured custom triggers (see arima_assets.triggers). A trigger that fails to load
-    or to answer does not fire; its result says why, so one broken plug-in never stops the decisions."""
+    """The verdicts of the configured custom triggers (see arima_assets.triggers), each plug-in isolated: one that
+    fails to load or to answer (an exception of any kind, SystemExit included; no answer within
+    `trigger_timeout_seconds`; an invalid verdict) does not fire and its result says why (`failed`), so one broken
+    plug-in never stops, stalls beyond its limit or changes the other decisions."""
     if not (settings.custom_triggers or settings.trigger_calendar):
         return []
-    try:
-        plugins = load_triggers(settings.custom_triggers, settings.trigger_calendar)
-    except ValueError as exc:
-        return [TriggerResult("custom_triggers", False, f"custom triggers cannot be loaded: {exc}")]
+    timeout = settings.trigger_timeout_seconds
+    loaded = load_trigger_set(settings.custom_triggers, settings.trigger_calendar, timeout)
+    results = [TriggerResult(entry, False, reason, failed=True) for entry, reason in loaded.failures]
     context = TriggerContext(isbn=isbn, now=now, age_clock_start=age_clock_start, record=record, series=series)
-    results = []
-    for plugin in plugins:
+    for plugin in loaded.plugins:
         try:
-            verdict = plugin(context)
-            results.append(
-                TriggerResult(plugin.name, bool(verdict.fired), verdict.reason, verdict.observed, verdict.threshold)
-            )
-        except Exception as exc:  # a plug-in's failure is reported as its verdict, never raised
-            results.append(TriggerResult(plugin.name, False, f"could not be evaluated: {type(exc).__name__}: {exc}"))
+            verdict = evaluate_trigger(plugin, context, timeout)
+        except PluginFailure as exc:  # a plug-in's failure is reported as its verdict, never raised
+            results.append(TriggerResult(plugin.name, False, f"could not be evaluated: {exc}", failed=True))
+            continue
+        results.append(TriggerResult(plugin.name, verdict.fired, verdict.reason, verdict.observed, verdict.threshold))
     return results
 
 

@@ -32,6 +32,7 @@ DEPLOYMENT_SETTINGS = (
     "automation_interval_seconds",
     "custom_triggers",
     "trigger_calendar",
+    "trigger_timeout_seconds",
     "sales_path",
     "state_dir",
     "mlflow_tracking_uri",

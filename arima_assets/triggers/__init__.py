@@ -10,23 +10,49 @@ Verdicts are shown in the model's metadata and reasons, in the ``custom_triggers
 ``retraining_stats``. A fired custom trigger retrains like an age trigger: the challenger must still beat the
 champion on the holdout (it brings no evidence that the series changed). Triggers that need no series (the
 calendar) are also evaluated by the automation's clock condition, so they fire on time without new data.
-Plain Python: no Dagster, no MLflow.
+
+Plug-ins run isolated (`load_trigger_set`, `evaluate_trigger`): each import, factory call and trigger call runs
+on a daemon thread with a time limit (``trigger_timeout_seconds``, default 5 s); every exception it raises,
+``SystemExit`` and ``KeyboardInterrupt`` included, is caught; a verdict is validated (``fired`` a bool,
+``observed`` and ``threshold`` finite numbers or None). A plug-in that fails is reported by name and never
+fires; the other triggers are evaluated as usual. Plain Python: no Dagster, no MLflow.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import math
+import numbers
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from arima_assets.decision import ModelRecord
 
-__all__ = ["TriggerContext", "TriggerPlugin", "Verdict", "load_triggers", "parse_trigger_paths"]
+__all__ = [
+    "DEFAULT_TRIGGER_TIMEOUT_SECONDS",
+    "PluginFailure",
+    "TriggerContext",
+    "TriggerPlugin",
+    "TriggerSet",
+    "Verdict",
+    "evaluate_trigger",
+    "load_trigger_set",
+    "load_triggers",
+    "parse_trigger_paths",
+    "validate_verdict",
+]
+
+DEFAULT_TRIGGER_TIMEOUT_SECONDS = 5.0
+"""Seconds a plug-in may take to load (import + factory) or to answer one call before it counts as failed."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +86,10 @@ class TriggerPlugin(Protocol):
     def __call__(self, context: TriggerContext) -> Verdict: ...
 
 
+class PluginFailure(Exception):
+    """A plug-in failed to load or to answer: it raised, timed out, or returned an invalid verdict."""
+
+
 def parse_trigger_paths(text: str) -> tuple[str, ...]:
     """The import paths in a comma-separated setting.
 
@@ -68,42 +98,182 @@ def parse_trigger_paths(text: str) -> tuple[str, ...]:
     """
     paths = tuple(part.strip() for part in text.split(",") if part.strip())
     for path in paths:
-        module, _, attribute = path.partition(":")
-        if not module or not attribute or not all(p.isidentifier() for p in (*module.split("."), attribute)):
-            raise ValueError(f"custom trigger {path!r} is not of the form package.module:attribute")
+        _check_path(path)
     return paths
 
 
+def _check_path(path: str) -> None:
+    module, _, attribute = path.partition(":")
+    if not module or not attribute or not all(p.isidentifier() for p in (*module.split("."), attribute)):
+        raise ValueError(f"custom trigger {path!r} is not of the form package.module:attribute")
+
+
+def _described(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+#: Plug-in calls that outlived their time limit and are still running: not called again until they return, so a
+#: plug-in that hangs holds one thread, not one per evaluation.
+_RUNNING: dict[object, threading.Thread] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+def _run_limited(key: object, label: str, call: Callable[[], Any], timeout_seconds: float) -> Any:
+    """`call()` on a daemon thread, waiting at most `timeout_seconds`.
+
+    Raises:
+        PluginFailure: the call raised (any BaseException: SystemExit and KeyboardInterrupt included), did not
+            return in time, or an earlier call of the same plug-in is still running.
+    """
+    with _RUNNING_LOCK:
+        earlier = _RUNNING.get(key)
+        if earlier is not None and earlier.is_alive():
+            raise PluginFailure(f"an earlier call is still running past the {timeout_seconds:g} s limit; not called")
+        _RUNNING.pop(key, None)
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - a plug-in's sys.exit or raise must not end the caller
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name=f"arima-trigger {label}", daemon=True)
+    thread.start()
+    thread.join(timeout_seconds)  # a real Ctrl-C of the caller interrupts this wait and propagates
+    if thread.is_alive():
+        with _RUNNING_LOCK:
+            _RUNNING[key] = thread
+        raise PluginFailure(f"no answer within the {timeout_seconds:g} s limit (trigger_timeout_seconds); abandoned")
+    if "error" in outcome:
+        raise PluginFailure(_described(outcome["error"])) from outcome["error"]
+    return outcome.get("value")
+
+
+def _number_or_none(value: object, field_name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise PluginFailure(f"invalid verdict: {field_name}={value!r} ({type(value).__name__}) is not a number or None")
+    number = float(value)
+    if not math.isfinite(number):
+        raise PluginFailure(f"invalid verdict: {field_name}={value!r} is not a finite number")
+    return number
+
+
+def validate_verdict(answer: object) -> Verdict:
+    """`answer` as a clean Verdict: ``fired`` a bool (a numpy bool is accepted), ``reason`` text, ``observed`` and
+    ``threshold`` finite numbers or None.
+
+    Raises:
+        PluginFailure: naming the field and the value (``fired='false'`` is text, not False; NaN is not a number).
+    """
+    missing = [name for name in ("fired", "reason") if not hasattr(answer, name)]
+    if missing:
+        raise PluginFailure(f"invalid verdict: returned {type(answer).__name__} {answer!r:.80}, not a Verdict")
+    fired = answer.fired  # type: ignore[attr-defined]
+    if not isinstance(fired, bool | np.bool_):
+        raise PluginFailure(f"invalid verdict: fired={fired!r} ({type(fired).__name__}) is not a bool (True/False)")
+    reason = answer.reason  # type: ignore[attr-defined]
+    if not isinstance(reason, str):
+        raise PluginFailure(f"invalid verdict: reason={reason!r:.80} ({type(reason).__name__}) is not text")
+    observed = _number_or_none(getattr(answer, "observed", None), "observed")
+    threshold = _number_or_none(getattr(answer, "threshold", None), "threshold")
+    return Verdict(bool(fired), reason, observed, threshold)
+
+
+def evaluate_trigger(plugin: TriggerPlugin, context: TriggerContext, timeout_seconds: float) -> Verdict:
+    """One plug-in's validated verdict, the call isolated (own thread, time limit, every exception caught).
+
+    Raises:
+        PluginFailure: the plug-in raised, did not answer within `timeout_seconds`, or returned an invalid verdict.
+    """
+    return validate_verdict(_run_limited(("call", id(plugin)), plugin.name, lambda: plugin(context), timeout_seconds))
+
+
+class _LoadError(ValueError):
+    """A custom-trigger entry that cannot be loaded; the message names the entry and the stage that failed."""
+
+
 def _load_one(path: str) -> TriggerPlugin:
+    """The trigger an entry names (runs on the loading thread: every exception becomes a `_LoadError`)."""
     module_name, _, attribute = path.partition(":")
     try:
-        target: Any = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as exc:
-        raise ValueError(f"custom trigger {path!r} cannot be loaded: {type(exc).__name__}: {exc}") from exc
+        module = importlib.import_module(module_name)
+    except BaseException as exc:  # noqa: BLE001 - SystemExit on import is a broken plug-in, not a shutdown
+        raise _LoadError(f"custom trigger {path!r} cannot be loaded: importing it raised {_described(exc)}") from exc
+    try:
+        target: Any = getattr(module, attribute)
+    except AttributeError as exc:
+        raise _LoadError(f"custom trigger {path!r} cannot be loaded: {_described(exc)}") from exc
     is_instance = isinstance(target, TriggerPlugin) and not isinstance(target, type)
     try:
         plugin = target if is_instance else target()  # a class or a factory is called without arguments
     except TypeError as exc:
-        raise ValueError(f"custom trigger {path!r} cannot be built without arguments: {exc}") from exc
-    if not isinstance(plugin, TriggerPlugin) or not isinstance(plugin.name, str) or not plugin.name:
-        raise ValueError(f"custom trigger {path!r} is not a trigger (a callable with a non-empty `name`)")
+        raise _LoadError(f"custom trigger {path!r} cannot be built without arguments: {exc}") from exc
+    except BaseException as exc:  # noqa: BLE001
+        raise _LoadError(f"custom trigger {path!r} cannot be built: calling it raised {_described(exc)}") from exc
+    try:
+        name = plugin.name
+    except BaseException as exc:  # noqa: BLE001
+        raise _LoadError(f"custom trigger {path!r} has no readable name: {_described(exc)}") from exc
+    if not isinstance(plugin, TriggerPlugin) or not isinstance(name, str) or not name:
+        raise _LoadError(f"custom trigger {path!r} is not a trigger (a callable with a non-empty `name`)")
     return plugin
 
 
+@dataclass(frozen=True)
+class TriggerSet:
+    """The triggers that loaded, and the entries that did not: (entry, why), each reported, never fired."""
+
+    plugins: tuple[TriggerPlugin, ...]
+    failures: tuple[tuple[str, str], ...] = ()
+
+
 @functools.cache
+def load_trigger_set(
+    custom_triggers: str = "", trigger_calendar: str = "", timeout_seconds: float = DEFAULT_TRIGGER_TIMEOUT_SECONDS
+) -> TriggerSet:
+    """The configured triggers, each entry loaded on its own: a bad entry (not importable, a module that raises or
+    exits on import, a factory that raises, not a trigger, a repeated name, slower than `timeout_seconds`) is a
+    named failure, and the other entries and the release calendar still load. Cached per process."""
+    from arima_assets.triggers.calendar import ReleaseCalendarTrigger
+
+    plugins: list[TriggerPlugin] = []
+    failures: list[tuple[str, str]] = []
+    for path in (part.strip() for part in custom_triggers.split(",") if part.strip()):
+        try:
+            _check_path(path)
+            plugin: TriggerPlugin = _run_limited(("load", path), path, lambda p=path: _load_one(p), timeout_seconds)
+        except PluginFailure as exc:
+            cause = exc.__cause__
+            failures.append((path, str(cause) if isinstance(cause, _LoadError) else f"custom trigger {path!r}: {exc}"))
+            continue
+        except ValueError as exc:
+            failures.append((path, str(exc)))
+            continue
+        same = next((p for p in plugins if p.name == plugin.name), None)
+        if same is not None:
+            failures.append((path, f"custom trigger {path!r} has the name {plugin.name!r} of an earlier trigger"))
+            continue
+        plugins.append(plugin)
+    if trigger_calendar.strip():
+        calendar = ReleaseCalendarTrigger(trigger_calendar.strip())
+        if any(p.name == calendar.name for p in plugins):
+            failures.append((calendar.name, f"a custom trigger took the name {calendar.name!r}; calendar not loaded"))
+        else:
+            plugins.append(calendar)
+    return TriggerSet(tuple(plugins), tuple(failures))
+
+
 def load_triggers(custom_triggers: str = "", trigger_calendar: str = "") -> tuple[TriggerPlugin, ...]:
-    """The configured triggers: those named in `custom_triggers`, then the release calendar if a path is set.
+    """The configured triggers, strictly: what `load_trigger_set` loads, or an error naming every bad entry.
 
     Raises:
         ValueError: a path that cannot be loaded or is not a trigger; two triggers with one name.
     """
-    from arima_assets.triggers.calendar import ReleaseCalendarTrigger
-
-    plugins = [_load_one(path) for path in parse_trigger_paths(custom_triggers)]
-    if trigger_calendar.strip():
-        plugins.append(ReleaseCalendarTrigger(trigger_calendar.strip()))
-    names = [p.name for p in plugins]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        raise ValueError(f"custom triggers share the name(s) {duplicated}; each needs its own")
-    return tuple(plugins)
+    loaded = load_trigger_set(custom_triggers, trigger_calendar)
+    if loaded.failures:
+        raise ValueError("; ".join(reason for _, reason in loaded.failures))
+    return loaded.plugins
