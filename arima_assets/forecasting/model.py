@@ -86,9 +86,23 @@ def _forward(spec: ModelSpec, values: np.ndarray) -> np.ndarray:
 
 
 def _inverse(spec: ModelSpec, values: np.ndarray) -> np.ndarray:
+    """Back-transform of values on the model's scale (quantiles stay quantiles), clipped at 0."""
     # log-scale values above 700 (expm1 overflows near 709) only come from a diverging model: keep them finite
     out = np.expm1(np.minimum(values, 700.0)) if spec.transform == "log1p" else values
     return np.clip(out, 0.0, None)
+
+
+def _inverse_mean(spec: ModelSpec, mean: np.ndarray, variance: np.ndarray | float) -> np.ndarray:
+    """Mean of the sales given the mean and variance of a forecast on the model's scale, clipped at 0.
+
+    With ``log1p`` the forecast of log(1 + y) is taken as Gaussian, so y + 1 is lognormal and
+    E[y] = exp(mu + sigma^2 / 2) - 1 (`_inverse` of mu alone is the median, below the mean). Without a transform
+    the mean is the mean.
+    """
+    if spec.transform != "log1p":
+        return _inverse(spec, mean)
+    half_var = 0.5 * np.clip(np.nan_to_num(np.asarray(variance, dtype=float), nan=0.0), 0.0, None)
+    return _inverse(spec, np.asarray(mean, dtype=float) + half_var)
 
 
 def _design(spec: ModelSpec, series: WeeklySeries, origin: pd.Timestamp | int) -> np.ndarray | None:
@@ -177,10 +191,11 @@ def _label_where(value: pd.Timestamp | int) -> str:
     return str(value.date()) if isinstance(value, pd.Timestamp) else str(value)
 
 
-def _propagate(result, origins: np.ndarray, h: int) -> np.ndarray:
+def _propagate(result, origins: np.ndarray, h: int, variance: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """Mean paths (transformed scale) of `h` steps from the predicted states at `origins` of one filter pass:
     row i forecasts observations origins[i] .. origins[i] + h - 1; NaN past the filtered observations (their
-    regressors are unknown to the filter)."""
+    regressors are unknown to the filter). With `variance`, also the forecast variances of those paths (the
+    filter's scale included, as ``get_forecast(...).se_mean ** 2``), else None."""
     ssm = result.model.ssm
     n = result.model.nobs
     design = np.asarray(ssm["design"]).reshape(-1)
@@ -191,13 +206,59 @@ def _propagate(result, origins: np.ndarray, h: int) -> np.ndarray:
         raise ValueError("time-varying design/transition matrices are not supported")
     state = np.asarray(result.filter_results.predicted_state)[:, origins]
     paths = np.full((origins.size, h), np.nan)
+    variances = np.full((origins.size, h), np.nan) if variance else None
+    if variance:
+        # predicted covariances are reported times the concentrated scale; the state disturbance is at scale 1
+        cov = np.moveaxis(np.asarray(result.filter_results.predicted_state_cov)[:, :, origins], 2, 0)
+        selection = np.asarray(ssm["selection"]).reshape(transition.shape[0], -1)
+        noise = selection @ np.asarray(ssm["state_cov"]).reshape(selection.shape[1], -1) @ selection.T
+        noise = noise * float(result.scale)
     for step in range(h):
         t = np.minimum(origins + step, n - 1)
         inside = origins + step < n
         mean = design @ state + (obs_intercept[t] if obs_intercept.size > 1 else obs_intercept[0])
         paths[:, step] = np.where(inside, mean, np.nan)
         state = transition @ state + (state_intercept[:, t] if state_intercept.shape[1] > 1 else state_intercept)
-    return paths
+        if variances is not None:
+            variances[:, step] = np.where(inside, np.einsum("i,kij,j->k", design, cov, design), np.nan)
+            cov = transition @ cov @ transition.T + noise
+    return paths, variances
+
+
+def _burn(result) -> int:
+    """Observations at the start of a filter that its concentrated scale leaves out (diffuse start)."""
+    return max(int(result.loglikelihood_burn), int(getattr(result.filter_results, "nobs_diffuse", 0) or 0))
+
+
+def _scale_terms(result, burn: int) -> np.ndarray:
+    """Squared one-step errors over their unscaled variance, 0 during the first `burn` weeks: their mean over the
+    weeks after `_burn(result)` is the filter's concentrated scale."""
+    filtered = result.filter_results
+    errors = np.asarray(filtered.forecasts_error, dtype=float)[0]
+    unscaled = np.asarray(filtered.forecasts_error_cov, dtype=float)[0, 0] / float(result.scale)
+    terms = errors**2 / np.where(unscaled > 0, unscaled, np.inf)
+    return np.where(np.arange(errors.size) >= burn, terms, 0.0)
+
+
+def _prefix_scales(result, ends: np.ndarray, prior: tuple[float, int] = (0.0, 0)) -> np.ndarray:
+    """The concentrated scale a filter of only the first `ends[i]` observations would estimate, for each i, from
+    one filter over all of them. `prior` (sum of terms, count) adds the weeks a checkpoint's filter saw before
+    this one; without any week behind it the scale is 0."""
+    total, count = prior
+    burn = 0 if count else _burn(result)  # a filter from a checkpoint's known state burns nothing
+    cumulative = np.concatenate([[0.0], np.cumsum(_scale_terms(result, burn))])
+    counts = count + np.maximum(np.asarray(ends) - burn, 0)
+    return np.where(counts > 0, (total + cumulative[ends]) / np.maximum(counts, 1), 0.0)
+
+
+def _one_step_means(spec: ModelSpec, result, prior: tuple[float, int] = (0.0, 0)) -> np.ndarray:
+    """One-step-ahead predicted means (original scale) of a filter; with ``log1p`` each at its one-step variance
+    scaled by the scale of the weeks before it (`_prefix_scales`: what a forecast made then would use)."""
+    fitted = np.asarray(result.fittedvalues, dtype=float)
+    if spec.transform != "log1p":
+        return _inverse(spec, fitted)
+    unscaled = np.asarray(result.forecasts_error_cov, dtype=float)[0, 0, :] / float(result.scale)
+    return _inverse_mean(spec, fitted, unscaled * _prefix_scales(result, np.arange(fitted.size), prior))
 
 
 class ArimaModel:
@@ -224,6 +285,7 @@ class ArimaModel:
         self._origin: pd.Timestamp | int | None = None
         self._data: WeeklySeries | None = None
         self._result = None
+        self._kept_scale: tuple[float, int] | None = None  # saved (scale * weeks, weeks) of a parameters-only model
 
     def __repr__(self) -> str:
         state = f"trained_until={_label_where(self.trained_until)}" if self.is_fitted else "unfitted"
@@ -314,6 +376,7 @@ class ArimaModel:
         other.n_obs = self.n_obs
         other.converged = self.converged
         other._origin = self._origin
+        other._kept_scale = self._kept_scale
         return other
 
     # ------------------------------------------------------------------------------------------- api
@@ -435,8 +498,9 @@ class ArimaModel:
     def forecast(self, h: int, level: tuple[int, ...] = (80, 95)) -> pd.DataFrame:
         """Forecast the `h` weeks after the last filtered observation.
 
-        With ``log1p`` the mean column is ``expm1`` of the forecast mean on the log scale (the median on the
-        original scale) and interval bounds are back-transformed quantiles. Everything is clipped at 0.
+        With ``log1p`` the mean column is the mean of the sales, ``exp(mu + sigma^2 / 2) - 1`` with mu and sigma^2
+        the forecast mean and variance on the log scale (``expm1(mu)`` alone would be the median, biased low), and
+        interval bounds are back-transformed quantiles. Everything is clipped at 0.
         Bounds are mean +- `interval_quantile(l)` x the forecast standard error (a Student-t with INTERVAL_DF
         degrees of freedom and the model's variance, not a Gaussian; see INTERVAL_DF).
 
@@ -462,7 +526,7 @@ class ArimaModel:
             prediction = self._filtered().get_forecast(steps=int(h), exog=exog)
             mean = np.asarray(prediction.predicted_mean)
             se = np.asarray(prediction.se_mean)
-        columns = {"mean": _inverse(self.spec, mean)}
+        columns = {"mean": _inverse_mean(self.spec, mean, se**2)}
         for lv in level:
             half = interval_quantile(lv) * se
             columns[f"lo-{lv:g}"] = _inverse(self.spec, mean - half)
@@ -485,7 +549,7 @@ class ArimaModel:
         return fresh
 
     def one_step_errors(self, y: pd.Series | np.ndarray) -> np.ndarray:
-        """One-step-ahead prediction errors (actual - predicted, original scale) of the kept parameters.
+        """One-step-ahead prediction errors (actual - predicted mean, original scale) of the kept parameters.
 
         Returns:
             float array aligned with `y` (same length); the first `spec.burn_in` entries (weeks consumed
@@ -494,7 +558,7 @@ class ArimaModel:
         self._require_fitted()
         series = as_weekly_series(y)
         result = self._filter(series)
-        predicted = _inverse(self.spec, np.asarray(result.fittedvalues, dtype=float))
+        predicted = _one_step_means(self.spec, result)
         errors = series.values - predicted
         errors[: self.spec.burn_in] = np.nan
         return errors
@@ -504,7 +568,8 @@ class ArimaModel:
 
         Row i holds the forecasts of observations ``origins[i] .. origins[i] + h - 1`` made from the
         observations before ``origins[i]`` (integer locations in `y`): the same numbers as
-        ``refresh(y[:origin]).forecast(h)["mean"]``, at the cost of one filter instead of one per origin.
+        ``refresh(y[:origin]).forecast(h)["mean"]`` (with ``log1p`` the variance of each path at the scale a filter
+        of the weeks before its origin would estimate), at the cost of one filter instead of one per origin.
 
         Returns:
             array (len(origins), h), original scale, clipped at 0.
@@ -518,7 +583,12 @@ class ArimaModel:
             raise ValueError(
                 f"origin_forecasts: origins must lie in 1..{len(series) - h} for h={h} and {len(series)} weeks"
             )
-        return _inverse(self.spec, _propagate(self._filter(series), origins, h))
+        result = self._filter(series)
+        paths, variances = _propagate(result, origins, h, variance=self.spec.transform == "log1p")
+        if variances is None:
+            return _inverse(self.spec, paths)
+        scales = _prefix_scales(result, origins) / float(result.scale)
+        return _inverse_mean(self.spec, paths, variances * scales[:, None])
 
     def filter_state(self) -> tuple[np.ndarray, np.ndarray]:
         """Predicted state mean and covariance for the week after the last filtered observation (the filter's
@@ -562,11 +632,27 @@ class ArimaModel:
                 result = model.filter(self._param_array(), cov_type="none")
         except (np.linalg.LinAlgError, ValueError, OverflowError) as exc:
             raise FitError(f"{self.spec.label()}: filtering the new weeks failed: {exc}") from exc
-        predicted = _inverse(self.spec, np.asarray(result.fittedvalues, dtype=float))
+        # the log1p mean needs the scale of all weeks before each forecast: the training filter's, then the new weeks
+        prior = self._scale_prior()
+        predicted = _one_step_means(self.spec, result, prior)
         errors = series.values - predicted
         origins = np.arange(0, len(series), horizon, dtype=np.int64)
-        blocks = _inverse(self.spec, _propagate(result, origins, horizon))
-        return errors, blocks
+        paths, variances = _propagate(result, origins, horizon, variance=self.spec.transform == "log1p")
+        if variances is None:
+            return errors, _inverse(self.spec, paths)
+        scales = _prefix_scales(result, origins, prior) / float(result.scale)
+        return errors, _inverse_mean(self.spec, paths, variances * scales[:, None])
+
+    def _scale_prior(self) -> tuple[float, int]:
+        """(sum of scale terms, count) of the filter this model was saved or fitted with: the training weeks behind
+        a checkpoint (`continue_filter`)."""
+        if self._kept_scale is not None:
+            return self._kept_scale
+        if self.is_fitted:
+            result = self._filtered()
+            count = max(len(self._data) - _burn(result), 0)
+            return float(result.scale) * count, count
+        return 0.0, 0
 
     # --------------------------------------------------------------------------------- serialisation
     def to_dict(self) -> dict:
@@ -585,6 +671,7 @@ class ArimaModel:
             "n_obs": self.n_obs,
             "converged": self.converged,
             "sigma2": self.sigma2,
+            "sigma2_weeks": self._scale_prior()[1],
             "index": {
                 "kind": data.kind,
                 "freq": "W-SAT" if data.kind == DATETIME else None,
@@ -635,6 +722,9 @@ class ArimaModel:
         model.converged = d.get("converged")
         model._origin = parse(index["origin"])
         if not refilter:
+            sigma2, weeks = d.get("sigma2"), d.get("sigma2_weeks", model.n_obs - model.spec.burn_in)
+            if sigma2 is not None and np.isfinite(sigma2) and sigma2 >= 0 and weeks:
+                model._kept_scale = (float(sigma2) * int(weeks), int(weeks))
             return model
         start = parse(index["start"])
         y = np.asarray(d["y_tail"], dtype=float)

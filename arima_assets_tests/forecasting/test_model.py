@@ -54,7 +54,9 @@ def test_log1p_forecast_is_back_transformed(weekly_sales):
     direct = SARIMAX(np.log1p(weekly_sales.to_numpy()), order=(0, 1, 1), concentrate_scale=True)
     reference = direct.filter(np.array(list(model.params.values()))).get_forecast(6)
     fc = model.forecast(6, level=(80,))
-    np.testing.assert_allclose(fc["mean"], np.expm1(reference.predicted_mean))
+    # the mean of the sales: lognormal correction with the log-scale forecast variance (expm1 alone: the median)
+    np.testing.assert_allclose(fc["mean"], np.expm1(reference.predicted_mean + reference.se_mean**2 / 2))
+    assert np.all(fc["mean"] > np.expm1(reference.predicted_mean))
     # bounds: a variance-matched Student-t(INTERVAL_DF) around the log-scale mean, back-transformed
     t_quantile = stats.t.ppf(0.9, INTERVAL_DF) * np.sqrt((INTERVAL_DF - 2) / INTERVAL_DF)
     upper = reference.predicted_mean + t_quantile * reference.se_mean
@@ -62,6 +64,22 @@ def test_log1p_forecast_is_back_transformed(weekly_sales):
     gaussian = np.expm1(reference.conf_int(alpha=0.2)[:, 1])
     assert np.all(fc["hi-80"] < gaussian)  # heavier tails: a narrower 80 % interval than the Gaussian one
     assert 20 < fc["mean"].mean() < 100  # original scale, not log scale
+
+
+def test_log1p_cv_paths_and_one_step_predictions_are_means(weekly_sales):
+    model = ArimaModel(ModelSpec(order=(1, 1, 1), transform="log1p")).fit(weekly_sales)
+    origins = np.array([150, 200, 240])
+    paths = model.origin_forecasts(weekly_sales, origins, 13)
+    for row, origin in zip(paths, origins, strict=True):
+        served = model.refresh(weekly_sales.iloc[:origin]).forecast(13, level=())["mean"].to_numpy()
+        np.testing.assert_allclose(row, served)  # the lognormal mean, at the scale of the weeks before the origin
+        median = np.expm1(model.refresh(weekly_sales.iloc[:origin])._filtered().get_forecast(13).predicted_mean)
+        assert np.all(row > median)
+    # the one-step prediction of week t is the mean of the one-step forecast made from the weeks before t
+    one_step = weekly_sales.to_numpy() - model.one_step_errors(weekly_sales)
+    for t in (100, 180, 259):
+        served = model.refresh(weekly_sales.iloc[:t]).forecast(1, level=())["mean"].to_numpy()
+        np.testing.assert_allclose(one_step[t], served[0])
 
 
 def test_json_round_trip_gives_the_same_forecast_and_is_small(weekly_sales):
