@@ -1,12 +1,17 @@
 """Pure forecasting core: model specs, SARIMAX fit/forecast/refresh, JSON (de)serialisation, Optuna tuning,
 metrics, drift and performance statistics, Diebold-Mariano. Imports neither Dagster nor MLflow.
 
+The tuner's names (``tune_model``, ``TuningSettings``, ``TuningResult``, ``SEARCH_SPACES``, ``holdout_errors``)
+load lazily: fitting, refreshing and forecasting a kept model (the serving path of a registered model) never
+import Optuna.
+
 Importing the package limits the loaded OpenBLAS libraries to ``ARIMA_BLAS_THREADS`` threads (default 1;
 ``0`` leaves them alone): SARIMAX fits on tiny matrices are slower with multi-threaded BLAS on a busy machine
 (see `threads.py`).
 """
 
-import os as _os
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
 from arima_assets.forecasting.comparison import DMResult, challenger_is_better, diebold_mariano
 from arima_assets.forecasting.drift import (
@@ -36,9 +41,20 @@ from arima_assets.forecasting.performance import (
     performance_from_errors,
 )
 from arima_assets.forecasting.spec import FALLBACK_SPEC, SEASONAL_PERIOD, YEAR_WEEKS, ModelSpec
-from arima_assets.forecasting.threads import limit_blas_threads
-from arima_assets.forecasting.tuning import SEARCH_SPACES, TuningResult, TuningSettings, holdout_errors, tune_model
+from arima_assets.forecasting.threads import limit_blas_threads, limit_blas_threads_from_env
 from arima_assets.forecasting.validation import cv_score, rolling_origin_splits
+
+if _TYPE_CHECKING:
+    from arima_assets.forecasting.tuning import (
+        SEARCH_SPACES,
+        TuningResult,
+        TuningSettings,
+        holdout_errors,
+        tune_model,
+    )
+
+#: Names loaded on first use from the tuner (which imports Optuna), not when the package is imported.
+_TUNER_NAMES = frozenset({"SEARCH_SPACES", "TuningResult", "TuningSettings", "holdout_errors", "tune_model"})
 
 __all__ = [
     "BENCHMARK_SPECS",
@@ -91,12 +107,12 @@ __all__ = [
 ]
 
 
-def _apply_blas_thread_limit() -> None:
-    raw = _os.environ.get("ARIMA_BLAS_THREADS", "1").strip()
-    if not raw.isdigit():
-        raise ValueError(f"ARIMA_BLAS_THREADS must be a non-negative int (0: leave BLAS alone), got {raw!r}")
-    if int(raw) > 0:
-        limit_blas_threads(int(raw))
+def __getattr__(name: str) -> _Any:
+    if name in _TUNER_NAMES:
+        from arima_assets.forecasting import tuning
+
+        return getattr(tuning, name)
+    raise AttributeError(f"module 'arima_assets.forecasting' has no attribute {name!r}")
 
 
-_apply_blas_thread_limit()
+limit_blas_threads_from_env()

@@ -13,7 +13,9 @@ import glob
 import os
 import sys
 
-__all__ = ["limit_blas_threads"]
+__all__ = ["BLAS_THREADS_VARIABLE", "limit_blas_threads", "limit_blas_threads_from_env"]
+
+BLAS_THREADS_VARIABLE = "ARIMA_BLAS_THREADS"
 
 _SETTERS = (
     "openblas_set_num_threads",
@@ -64,3 +66,15 @@ def limit_blas_threads(n: int = 1) -> list[str]:
                 changed.append(path)
                 break
     return changed
+
+
+def limit_blas_threads_from_env() -> list[str]:
+    """Apply ``ARIMA_BLAS_THREADS`` (default 1; ``0`` leaves BLAS alone) with :func:`limit_blas_threads`.
+
+    Raises:
+        ValueError: The variable is not a non-negative integer.
+    """
+    raw = os.environ.get(BLAS_THREADS_VARIABLE, "1").strip()
+    if not raw.isdigit():
+        raise ValueError(f"{BLAS_THREADS_VARIABLE} must be a non-negative int (0: leave BLAS alone), got {raw!r}")
+    return limit_blas_threads(int(raw)) if int(raw) > 0 else []

@@ -4,6 +4,12 @@ The model is logged "from code" (``_model_code.py``), so nothing is pickled: the
 ``ArimaModel.to_dict()`` JSON, and every prediction re-filters the kept parameters on the weekly
 series it is given (no refit), then forecasts ``h`` weeks. Each forecast row carries its week in the
 ``week_end`` column (ISO date), so the week survives MLflow serving, whose JSON answer drops the index.
+
+Bad input raises :class:`ModelInputError` (a ``ValueError`` and an ``MlflowException``), so a scoring server
+answers HTTP 400 with the message naming what is wrong instead of MLflow's generic "unexpected error".
+
+This module and ``arima_assets.forecasting`` (without the tuner) are the code logged with every registered
+model (see ``_serving_code.py``): import nothing here beyond MLflow, pandas, NumPy, SciPy and statsmodels.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from typing import Any
 
 import mlflow
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from mlflow.models.signature import ModelSignature
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.types.schema import AnyType, ColSpec, DataType, ParamSchema, ParamSpec, Schema
 
 __all__ = [
@@ -28,6 +36,7 @@ __all__ = [
     "WEEK_END_COLUMN",
     "VOLUME_COLUMN",
     "ArimaForecastModel",
+    "ModelInputError",
     "input_example",
     "weekly_series_from_input",
 ]
@@ -43,7 +52,8 @@ FORECAST_COLUMNS = ("mean", "lo-80", "hi-80", "lo-95", "hi-95")
 EXAMPLE_WEEKS = 52
 """Weeks of the model's own latest sales in the input example logged with it."""
 SIGNATURE = ModelSignature(
-    # week_end is optional only for in-process callers passing a Series (or a frame) indexed by the weeks;
+    # week_end is optional when the rows are indexed by their weeks: a Series or a frame with a date index
+    # in-process, or "index" (ISO dates) in a dataframe_split request; without either the answer says so.
     # volume accepts ints and floats (a "double" column would refuse an int64 frame in-process). Either way
     # weekly_series_from_input checks every row and names the bad one.
     inputs=Schema(
@@ -61,25 +71,38 @@ SIGNATURE = ModelSignature(
 param ``h`` (weeks). The values themselves are validated by :func:`weekly_series_from_input`."""
 
 
+class ModelInputError(MlflowException, ValueError):
+    """Input the model cannot forecast from (the message names the column, row or param); HTTP 400 when served."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, error_code=INVALID_PARAMETER_VALUE)
+
+
+def _indexed_by_dates(index: pd.Index) -> bool:
+    """Whether a frame's index holds the weeks (dates, or date strings from a JSON request), not row numbers."""
+    dated = {"string", "date", "datetime", "datetime64"}
+    return isinstance(index, pd.DatetimeIndex) or (len(index) > 0 and index.inferred_type in dated)
+
+
 def _weekly_index(values: pd.Series | pd.Index, where: str) -> pd.DatetimeIndex:
     try:
         index = pd.DatetimeIndex(pd.to_datetime(values))
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{where}: week-ending dates must be dates (Saturdays), could not parse: {exc}") from exc
+        raise ModelInputError(f"{where}: week-ending dates must be dates (Saturdays), could not parse: {exc}") from exc
     if index.hasnans:
         row = int(pd.Series(index.isna()).to_numpy().argmax())
-        raise ValueError(f"{where}: missing week-ending date at row {row}")
+        raise ModelInputError(f"{where}: missing week-ending date at row {row}")
     not_saturday = index.dayofweek != 5
     if not_saturday.any():
         row = int(not_saturday.argmax())
-        raise ValueError(
+        raise ModelInputError(
             f"{where}: week-ending dates must be Saturdays (W-SAT); row {row} is {index[row].date()} "
             f"({index[row].day_name()})"
         )
     duplicated = index.duplicated()
     if duplicated.any():
         row = int(duplicated.argmax())
-        raise ValueError(f"{where}: week {index[row].date()} appears more than once (row {row})")
+        raise ModelInputError(f"{where}: week {index[row].date()} appears more than once (row {row})")
     return index
 
 
@@ -95,20 +118,27 @@ def weekly_series_from_input(model_input: pd.DataFrame | pd.Series) -> pd.Series
         Float series named ``volume``, sorted, on a complete W-SAT index.
 
     Raises:
-        ValueError: Wrong type, missing column, empty input, a date that is not a Saturday, a duplicated
-            week, or a volume that is missing or not a number (the message names the row).
+        ModelInputError: (a ValueError) Wrong type, missing column or weeks, empty input, a date that is not
+            a Saturday, a duplicated week, or a volume that is missing or not a number (the message names the row).
     """
     if (
         isinstance(model_input, pd.DataFrame)
         and WEEK_END_COLUMN not in model_input.columns
         and VOLUME_COLUMN in model_input.columns
-        and isinstance(model_input.index, pd.DatetimeIndex)
     ):
-        model_input = model_input[VOLUME_COLUMN]  # a Series that went through MLflow's schema enforcement
+        if not _indexed_by_dates(model_input.index):
+            raise ModelInputError(
+                f"the weeks of the sales are missing: give a {WEEK_END_COLUMN!r} column of week-ending Saturdays "
+                f"(YYYY-MM-DD) beside {VOLUME_COLUMN!r}, or index the rows by those dates (a pandas Series, or "
+                f'"index" in a dataframe_split request); got columns {list(model_input.columns)} and rows '
+                "numbered from 0"
+            )
+        # a Series that went through MLflow's schema enforcement, or a request whose rows are indexed by the weeks
+        model_input = model_input[VOLUME_COLUMN]
     if isinstance(model_input, pd.DataFrame):
         missing = [c for c in (WEEK_END_COLUMN, VOLUME_COLUMN) if c not in model_input.columns]
         if missing:
-            raise ValueError(
+            raise ModelInputError(
                 f"model input frame needs columns {WEEK_END_COLUMN!r} and {VOLUME_COLUMN!r}; "
                 f"missing {missing}, got {list(model_input.columns)}"
             )
@@ -120,17 +150,17 @@ def weekly_series_from_input(model_input: pd.DataFrame | pd.Series) -> pd.Series
         raw = model_input
         where = "series values"
     else:
-        raise ValueError(
+        raise ModelInputError(
             f"model input must be a pandas DataFrame (columns {WEEK_END_COLUMN!r}, {VOLUME_COLUMN!r}) or a "
             f"Series indexed by week-ending Saturdays, got {type(model_input).__name__}"
         )
     if len(raw) == 0:
-        raise ValueError("model input is empty: give at least the recent weeks of sales")
+        raise ModelInputError("model input is empty: give at least the recent weeks of sales")
     volume = pd.to_numeric(pd.Series(raw.to_numpy(), index=index), errors="coerce")
     bad = volume.isna().to_numpy()
     if bad.any():
         row = int(bad.argmax())
-        raise ValueError(
+        raise ModelInputError(
             f"{where}: volume at row {row} ({index[row].date()}) is missing or not a number: {raw.iloc[row]!r}"
         )
     series = volume.astype(float).sort_index()
@@ -166,7 +196,7 @@ def input_example(payload: Mapping[str, Any], weeks: int = EXAMPLE_WEEKS) -> pd.
 def _horizon(params: dict[str, Any] | None) -> int:
     h = (params or {}).get("h", DEFAULT_HORIZON)
     if isinstance(h, bool) or not isinstance(h, numbers.Integral) or h < 1:
-        raise ValueError(f"param 'h' (forecast horizon in weeks) must be an integer >= 1, got {h!r}")
+        raise ModelInputError(f"param 'h' (forecast horizon in weeks) must be an integer >= 1, got {h!r}")
     return int(h)
 
 

@@ -27,6 +27,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
 
 from arima_assets.registry import _inputs as inputs
+from arima_assets.registry._serving_code import SERVING_DISTRIBUTIONS, write_serving_package
 from arima_assets.registry.errors import RegistryError, mlflow_errors
 from arima_assets.registry.pyfunc import PAYLOAD_ARTIFACT, SIGNATURE, input_example
 from arima_assets.registry.reads import QUIET_DOWNLOADS, RegistryReads, version_info
@@ -45,7 +46,6 @@ __all__ = ["LOGGED_MODEL_NAME", "VersionsAndAliases"]
 
 LOGGED_MODEL_NAME = "model"
 _MODEL_CODE = Path(__file__).with_name("_model_code.py")
-_REQUIRED_DISTRIBUTIONS = ("mlflow", "pandas", "numpy", "scipy", "statsmodels")
 _ALREADY_EXISTS = ErrorCode.Name(RESOURCE_ALREADY_EXISTS)
 
 #: MLflow's INFO line each time a model is logged with an input example (one line per trained model otherwise).
@@ -74,7 +74,7 @@ def _without_log_record(name: str, message: str) -> Iterator[None]:
 
 @functools.cache
 def _pip_requirements() -> tuple[str, ...]:
-    return tuple(f"{dist}=={_dist_version(dist)}" for dist in _REQUIRED_DISTRIBUTIONS)
+    return tuple(f"{dist}=={_dist_version(dist)}" for dist in SERVING_DISTRIBUTIONS)
 
 
 class VersionsAndAliases(RegistryReads):
@@ -129,11 +129,14 @@ class VersionsAndAliases(RegistryReads):
     def _log_pyfunc(self, run_id: str, payload_json: str) -> str:
         """Log the pyfunc with its signature (input week_end + volume, output week_end + forecast, param h) and,
         for a dated model, an input example of its own last weeks of sales: MLflow checks at logging that the
-        example is served (one re-filter) and shows it with the model."""
+        example is served (one re-filter) and shows it with the model. The model's code (the serving copy of
+        ``arima_assets``, see :mod:`._serving_code`) and pinned requirements are logged with it, so the version
+        loads anywhere without this repository."""
         example = input_example(json.loads(payload_json))
         with tempfile.TemporaryDirectory(prefix="arima-payload-") as tmp:
             payload_path = Path(tmp, PAYLOAD_FILE)
             payload_path.write_text(payload_json, encoding="utf-8")
+            code = write_serving_package(Path(tmp, "code"))
             with (
                 warnings.catch_warnings(),
                 scoped_env(QUIET_DOWNLOADS),
@@ -147,6 +150,7 @@ class VersionsAndAliases(RegistryReads):
                         python_model=str(_MODEL_CODE),
                         artifacts={PAYLOAD_ARTIFACT: str(payload_path)},
                         pip_requirements=list(_pip_requirements()),
+                        code_paths=[str(code)],
                         signature=SIGNATURE,
                         input_example=example,
                     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
@@ -15,14 +17,17 @@ from mlflow.pyfunc import PythonModelContext
 
 from arima_assets.forecasting import ArimaModel, ModelSpec
 from arima_assets.registry import configure_mlflow
+from arima_assets.registry._serving_code import SERVING_DISTRIBUTIONS, serving_forecasting_modules
 from arima_assets.registry.pyfunc import (
     DEFAULT_HORIZON,
     FORECAST_COLUMNS,
     PAYLOAD_ARTIFACT,
     ArimaForecastModel,
+    ModelInputError,
     input_example,
     weekly_series_from_input,
 )
+from arima_assets_tests.registry.outside import clean_env, predict_outside
 
 SATURDAYS = pd.date_range("2024-01-06", periods=6, freq="W-SAT")
 
@@ -54,7 +59,7 @@ def test_series_input_is_accepted():
     [
         (
             pd.DataFrame({"week": SATURDAYS, "volume": 1}),
-            r"needs columns 'week_end' and 'volume'; missing \['week_end'\]",
+            r"give a 'week_end' column .* got columns \['week', 'volume'\] and rows numbered from 0",
         ),
         (
             _frame(weeks=SATURDAYS + pd.Timedelta(days=1)),
@@ -67,11 +72,24 @@ def test_series_input_is_accepted():
         (_frame().iloc[:0], r"model input is empty"),
         (np.arange(6.0), r"model input must be a pandas DataFrame .* got ndarray"),
         (pd.Series([1.0, 2.0], index=[0, 1]), r"series index: week-ending dates must be Saturdays"),
+        (
+            pd.DataFrame({"volume": [5, 7]}),
+            r"the weeks of the sales are missing: give a 'week_end' column .* or index the rows by those dates",
+        ),
     ],
 )
 def test_bad_input_names_what_is_wrong(model_input, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ModelInputError, match=message) as raised:
         weekly_series_from_input(model_input)
+    assert isinstance(raised.value, ValueError)
+    assert raised.value.get_http_status_code() == 400  # a scoring server answers 400 with this message
+
+
+def test_a_frame_indexed_by_week_strings_needs_no_week_end_column():
+    # what MLflow builds from {"dataframe_split": {"index": ["2024-01-06", ...], "columns": ["volume"], ...}}
+    frame = pd.DataFrame({"volume": [5, 7, 0]}, index=SATURDAYS[:3].strftime("%Y-%m-%d"))
+
+    assert weekly_series_from_input(frame).tolist() == [5.0, 7.0, 0.0]
 
 
 @pytest.fixture
@@ -199,3 +217,40 @@ def test_logged_serving_input_example_is_answered_with_weeks(champion_uri, tmp_p
 
     assert len(predictions) == DEFAULT_HORIZON
     assert predictions[0]["week_end"] == "2022-12-03"  # the week after the example: the model's last weeks
+
+
+def test_the_tuner_is_not_imported_by_the_serving_path():
+    code = (
+        "import sys; import arima_assets.forecasting, arima_assets.registry.pyfunc; "
+        "from arima_assets.forecasting import ArimaModel; "
+        "print(sorted(m for m in ('optuna', 'dagster') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+
+    assert done.stdout.strip() == "[]"
+
+
+def test_registered_model_loads_from_its_own_code_without_the_repo_optuna_or_dagster(
+    champion_uri, weekly_sales, tmp_path
+):
+    model_dir = Path(mlflow.artifacts.download_artifacts(champion_uri, dst_path=str(tmp_path / "model")))
+    code = model_dir / "code" / "arima_assets"
+    requirements = (model_dir / "requirements.txt").read_text().split()
+    recent = weekly_sales.iloc[-60:]
+
+    answer = predict_outside(sys.executable, model_dir, recent, 4, tmp_path, blocked=("optuna", "dagster"))
+
+    assert Path(answer["arima_assets_file"]).resolve() == (code / "__init__.py").resolve()  # the logged copy
+    assert answer["imported"] == []
+    logged = sorted(path.name for path in (code / "forecasting").glob("*.py"))
+    assert logged == sorted(["__init__.py", *serving_forecasting_modules()]) and "model.py" in logged
+    assert "tuning.py" not in logged and "search_space.py" not in logged
+    assert [line.split("==")[0] for line in requirements] == list(SERVING_DISTRIBUTIONS)
+    assert all("==" in line for line in requirements), requirements
+    expected = mlflow.pyfunc.load_model(champion_uri).predict(
+        pd.DataFrame({"week_end": recent.index, "volume": recent.to_numpy()}), params={"h": 4}
+    )
+    assert answer["forecast"]["week_end"] == expected["week_end"].tolist()
+    for column in FORECAST_COLUMNS:
+        np.testing.assert_allclose(answer["forecast"][column], expected[column], rtol=1e-12)
+    assert clean_env()["PYTHONPATH"] == ""

@@ -1,0 +1,95 @@
+"""The code logged with every registered model: a minimal ``arima_assets`` package that loads and forecasts.
+
+A registered version must load and predict anywhere from its own files and ``requirements.txt`` alone (MLflow,
+pandas, NumPy, SciPy, statsmodels): outside this repository, without Optuna or Dagster. So the model is logged
+with ``code_paths`` holding a copy of the serving path only (about 70 KB):
+
+- ``arima_assets/registry/pyfunc.py`` (the pyfunc class, input checks, signature),
+- ``arima_assets/forecasting/model.py``, ``threads.py`` and the forecasting modules they import (found by
+  reading their imports: ``spec.py``, ``fourier.py``, ``_series.py`` today), never the tuner,
+- generated ``__init__.py`` files: ``arima_assets.forecasting`` exports ``ArimaModel``, ``FitError`` and
+  ``ModelSpec`` and applies ``ARIMA_BLAS_THREADS``; the others are empty (the real ones import the Dagster layer,
+  the registry client and the tuner).
+
+MLflow puts the model's ``code/`` folder first on ``sys.path`` when it loads the model, so a process that has not
+imported ``arima_assets`` yet (a scoring server) runs the logged copy; one that has (this project's own processes)
+keeps the installed package, whose serving modules are the same files.
+"""
+
+from __future__ import annotations
+
+import ast
+import shutil
+from pathlib import Path
+
+__all__ = ["SERVING_DISTRIBUTIONS", "serving_forecasting_modules", "write_serving_package"]
+
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+_FORECASTING = "arima_assets.forecasting"
+_ENTRY_MODULES = ("model", "threads")
+SERVING_DISTRIBUTIONS = ("mlflow", "pandas", "numpy", "scipy", "statsmodels")
+"""The distributions the logged code imports: the model's ``requirements.txt`` pins exactly these."""
+
+_PACKAGE_INIT = '"""{name}: the serving copy logged with a registered model (arima_assets.registry._serving_code)."""\n'
+_FORECASTING_INIT = (
+    _PACKAGE_INIT.format(name=_FORECASTING)
+    + """
+from arima_assets.forecasting.model import ArimaModel, FitError
+from arima_assets.forecasting.spec import ModelSpec
+from arima_assets.forecasting.threads import limit_blas_threads_from_env
+
+__all__ = ["ArimaModel", "FitError", "ModelSpec"]
+
+limit_blas_threads_from_env()
+"""
+)
+
+
+def _forecasting_imports(path: Path) -> set[str]:
+    """Names of the ``arima_assets.forecasting`` modules that the module at `path` imports (any nesting)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(f"{_FORECASTING}."):
+            names.add(node.module.split(".")[2])
+        elif isinstance(node, ast.Import):
+            names.update(a.name.split(".")[2] for a in node.names if a.name.startswith(f"{_FORECASTING}."))
+    return names
+
+
+def serving_forecasting_modules() -> list[str]:
+    """File names of the forecasting modules the served model needs: the entry modules and their imports.
+
+    Raises:
+        FileNotFoundError: A needed module is missing from the installed package (a broken install).
+    """
+    folder, needed, todo = _PACKAGE_ROOT / "forecasting", set(), list(_ENTRY_MODULES)
+    while todo:
+        name = todo.pop()
+        if name in needed:
+            continue
+        path = folder / f"{name}.py"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing: cannot log the code of a registered model")
+        needed.add(name)
+        todo.extend(_forecasting_imports(path))
+    return sorted(f"{name}.py" for name in needed)
+
+
+def write_serving_package(folder: Path) -> Path:
+    """Write the serving copy of ``arima_assets`` under `folder` and return its package folder (for ``code_paths``).
+
+    Raises:
+        FileNotFoundError: A serving module is missing from the installed package (a broken install).
+    """
+    package = Path(folder) / "arima_assets"
+    (package / "registry").mkdir(parents=True)
+    (package / "forecasting").mkdir()
+    (package / "__init__.py").write_text(_PACKAGE_INIT.format(name="arima_assets"), encoding="utf-8")
+    (package / "registry" / "__init__.py").write_text(
+        _PACKAGE_INIT.format(name="arima_assets.registry"), encoding="utf-8"
+    )
+    (package / "forecasting" / "__init__.py").write_text(_FORECASTING_INIT, encoding="utf-8")
+    shutil.copyfile(_PACKAGE_ROOT / "registry" / "pyfunc.py", package / "registry" / "pyfunc.py")
+    for name in serving_forecasting_modules():
+        shutil.copyfile(_PACKAGE_ROOT / "forecasting" / name, package / "forecasting" / name)
+    return package
