@@ -33,6 +33,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors that are the user's setup, shown as one line (exit code 2) rather than a traceback: bad settings or
+    files, an unusable MLflow store (the path and why), a DAGSTER_HOME that is not a folder."""
+    from dagster import DagsterInvariantViolationError
+
+    from arima_assets.registry.errors import RegistryError
+
+    return (ValueError, RegistryError, DagsterInvariantViolationError)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `arima-assets` console script."""
     args = _parser().parse_args(argv)
@@ -71,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                 force_retrain=args.force_retrain,
             )
             report = book_sales_arima_modeling_pipeline(args.output_dir, args.isbns, config)
-    except ValueError as exc:
+    except _user_errors() as exc:  # evaluated only when something was raised: no import cost otherwise
         print(f"arima-assets: error: {exc}", file=sys.stderr)
         return 2
     if args.json:

@@ -1,7 +1,10 @@
 """Read Nielsen BookScan exports (csv or xlsx) into raw cell tables: find the files, the header, the data rows.
 
 No validation of cell values here (that is :mod:`arima_assets.data.validation`); only file-level problems
-raise :class:`SalesDataError`: a missing path, an unsupported extension, an empty file, missing columns.
+raise :class:`SalesDataError`: a missing path, an unsupported extension, an empty file, missing columns, a file
+whose content is not what its extension says (a zip/xlsx or an old .xls named .csv, a csv named .xlsx, a binary
+file), a text encoding that cannot be read, and workbook formulas without a computed value. A csv in UTF-8,
+UTF-16 or UTF-32 (with a byte-order mark, or UTF-16 recognised by its NUL bytes) or Windows-1252 is read.
 """
 
 from __future__ import annotations
@@ -150,6 +153,81 @@ def resolve_paths(paths: str | Path | Sequence[str | Path]) -> list[Path]:
     return unique
 
 
+#: Leading bytes of file types that are sometimes renamed .csv, and what to do about each.
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "a zip/xlsx archive, not a csv: rename it .xlsx if it is an Excel workbook, else unzip it"),
+    (b"PK\x05\x06", "an empty zip archive, not a csv"),
+    (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        "an old Excel .xls (or encrypted) workbook, not a csv: save it from Excel as .xlsx or csv",
+    ),
+    (b"\x1f\x8b", "a gzip archive, not a csv: decompress it"),
+    (b"%PDF", "a PDF document, not a csv"),
+)
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+)
+
+
+def _refuse_binary(path: Path, raw: bytes) -> None:
+    """SalesDataError when the bytes of a .csv are a known binary format (what it is, and what to do)."""
+    for signature, what in _SIGNATURES:
+        if raw.startswith(signature):
+            raise SalesDataError(f"{path}: file is {what}")
+
+
+def _utf16_without_bom(raw: bytes) -> str | None:
+    """'utf-16-le' / 'utf-16-be' when NUL bytes sit at the odd / even offsets of the start, as in UTF-16 text."""
+    head = raw[:4096]
+    even, odd = head[0::2], head[1::2]
+    if not head or head.count(0) < len(head) // 4:
+        return None
+    if odd.count(0) >= 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) >= 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    """The text of a csv: UTF-32/16/8 by byte-order mark, UTF-16 by its NUL bytes, else UTF-8, else Windows-1252.
+
+    Raises:
+        SalesDataError: the bytes are not valid in the encoding they announce, or hold NUL bytes (a binary file).
+    """
+    encoding = next((name for bom, name in _BOMS if raw.startswith(bom)), None)
+    bom = encoding is not None
+    encoding = encoding or _utf16_without_bom(raw)
+    if encoding is not None:
+        try:
+            text = raw.decode(encoding).removeprefix("\ufeff")
+        except UnicodeDecodeError as exc:
+            how = "its byte-order mark" if bom else "its NUL bytes"
+            raise SalesDataError(
+                f"{path}: looks like {encoding.upper()} text ({how}) but cannot be decoded as such at byte "
+                f"{exc.start}: save it as UTF-8 csv"
+            ) from None
+        if encoding != "utf-8":
+            logger.info("%s is %s text; read as such", path, encoding.upper())
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("cp1252", errors="replace")
+            logger.warning("%s is not UTF-8; read as Windows-1252", path)
+    if "\x00" in text:
+        at = text.index("\x00")
+        raise SalesDataError(
+            f"{path}: holds NUL bytes (first at character {at}): not a text csv; a binary file named .csv, or an "
+            "encoding without a byte-order mark (save it as UTF-8 csv)"
+        )
+    return text
+
+
 def _read_csv_grid(path: Path) -> tuple[pd.DataFrame, int]:
     """Cells of a csv from its header line on, and the line number of that header line.
 
@@ -158,13 +236,12 @@ def _read_csv_grid(path: Path) -> tuple[pd.DataFrame, int]:
     recognised from the header line.
     """
     raw = path.read_bytes()
-    if not raw.strip():
+    if not raw.strip(b" \t\r\n\x00"):
         raise SalesDataError(f"{path}: file is empty")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
-        logger.warning("%s is not UTF-8; read as Windows-1252", path)
+    _refuse_binary(path, raw)
+    text = _decode(path, raw)
+    if not text.strip():
+        raise SalesDataError(f"{path}: file is empty")
     lines = text.splitlines()
     non_blank = [i for i, line in enumerate(lines[:1000]) if line.strip()][:_HEADER_SCAN_ROWS]
     header_at = non_blank[0] if non_blank else 0
@@ -227,6 +304,76 @@ def _table_from_grid(grid: pd.DataFrame, path: Path, sheet: str | None, first_ro
     return Table(path=path, sheet=sheet, cells=cells.reset_index(drop=True), rows=rows)
 
 
+def _refuse_non_workbook(path: Path) -> None:
+    """SalesDataError when an .xlsx is not a zip archive: an old .xls, a csv or another file under that name."""
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        raise SalesDataError(
+            f"{path}: cannot be read as an xlsx workbook: it is an old Excel .xls workbook (or a password-protected "
+            "one): save it from Excel as .xlsx (without a password) or csv"
+        )
+    text = head.decode("utf-8", errors="replace")
+    if "isbn" in text.lower() or (b"\x00" not in head and ("," in text or ";" in text or "\t" in text)):
+        raise SalesDataError(
+            f"{path}: cannot be read as an xlsx workbook: it is text (a csv?), not a zip archive: rename it .csv"
+        )
+    raise SalesDataError(f"{path}: cannot be read as an xlsx workbook: it is not a zip archive (no zip signature)")
+
+
+#: Cells named at most in an uncomputed-formulas error.
+_SHOWN_CELLS = 5
+
+
+def _refuse_uncomputed_formulas(path: Path, tables: list[Table]) -> None:
+    """SalesDataError naming sheet and cells when data rows hold formulas without a stored result.
+
+    A workbook written by a program that does not calculate (a script, some exporters) stores formulas without
+    their values; read for values, those cells are empty, and the rows would be rejected as missing values.
+    Looked for only when a table's data rows have empty cells (a second read of the workbook, with formulas).
+    """
+    suspects = {t.sheet: set(int(r) for r in t.rows) for t in tables if _blank_cells_in(t)}
+    if not suspects:
+        return
+    import openpyxl
+
+    try:
+        formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
+        values = openpyxl.load_workbook(path, read_only=False, data_only=True)
+    except Exception:  # noqa: BLE001 - the values were read already; this is a diagnosis only
+        logger.debug("%s: formulas not checked", path, exc_info=True)
+        return
+    try:
+        for sheet, rows in suspects.items():
+            if sheet not in formulas.sheetnames:
+                continue
+            found = [
+                (cell.coordinate, str(cell.value))
+                for row in formulas[sheet].iter_rows()
+                for cell in row
+                if getattr(cell, "data_type", None) == "f"
+                and getattr(cell, "row", None) in rows
+                and values[sheet][cell.coordinate].value is None
+            ]
+            if found:
+                shown = ", ".join(f"{where} {formula!r}" for where, formula in found[:_SHOWN_CELLS])
+                more = f" and {len(found) - _SHOWN_CELLS} more" if len(found) > _SHOWN_CELLS else ""
+                raise SalesDataError(
+                    f"{path}, sheet {sheet!r}: uncomputed formulas: {len(found)} cell(s) hold a formula without a "
+                    f"stored value ({shown}{more}); the file was saved by a program that does not calculate "
+                    "formulas: open and save it in Excel (or LibreOffice), or paste the values"
+                )
+    finally:
+        formulas.close()
+        values.close()
+
+
+def _blank_cells_in(table: Table) -> bool:
+    return bool(table.cells.isna().to_numpy().any())
+
+
 def read_tables(path: Path) -> list[Table]:
     """Read every table in a file; raise SalesDataError if the file holds no data rows."""
     tables: list[Table] = []
@@ -239,6 +386,7 @@ def read_tables(path: Path) -> list[Table]:
     else:
         if path.stat().st_size == 0:
             raise SalesDataError(f"{path}: file is empty")
+        _refuse_non_workbook(path)
         try:
             sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object, engine="openpyxl")
         except Exception as exc:  # openpyxl raises several unrelated types for corrupt files
@@ -249,6 +397,7 @@ def read_tables(path: Path) -> list[Table]:
                 logger.info("%s: sheet %r is empty; skipped", path, sheet)
             else:
                 tables.append(table)
+        _refuse_uncomputed_formulas(path, tables)
         if not tables:
             raise SalesDataError(f"{path}: file is empty (no sheet has any cells)")
     if sum(len(t.cells) for t in tables) == 0:

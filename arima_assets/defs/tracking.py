@@ -6,7 +6,6 @@ unreachable store fails the step with a clear error before anything is trained o
 
 import contextlib
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -18,7 +17,7 @@ from arima_assets.champions import record_for_registry
 from arima_assets.config import ArimaConfig, redact_uri
 from arima_assets.registry import ModelRegistry, check_available, default_artifact_location
 from arima_assets.registry.records import RECORD_RUN_TAG, version_uri
-from arima_assets.registry.tracking import ensure_experiment
+from arima_assets.registry.tracking import ensure_experiment, ensure_sqlite_folder
 from arima_assets.training import ModelStepResult
 
 __all__ = [
@@ -37,11 +36,10 @@ def _store_init_lock(tracking_uri: str) -> contextlib.AbstractContextManager[obj
 
     Two runs creating the same fresh MLflow database at once fail with "table ... already exists".
     """
-    if not tracking_uri.startswith("sqlite:///"):
+    folder = ensure_sqlite_folder(tracking_uri)  # raises RegistryUnavailableError naming an unusable path
+    if folder is None:
         return contextlib.nullcontext()
-    lock_path = Path(tracking_uri.removeprefix("sqlite:///")).parent / ".mlflow-init.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    return FileLock(lock_path)
+    return FileLock(folder / ".mlflow-init.lock")
 
 
 def prepare_tracking_store(tracking_uri: str) -> None:

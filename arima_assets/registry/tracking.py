@@ -23,6 +23,7 @@ __all__ = [
     "configure_mlflow",
     "default_artifact_location",
     "ensure_experiment",
+    "ensure_sqlite_folder",
     "scoped_env",
     "scoped_mlflow_uris",
     "sqlite_uri",
@@ -54,6 +55,33 @@ def _sqlite_path(uri: str) -> Path | None:
     if not raw or raw == ":memory:":
         return None
     return Path(raw)
+
+
+def ensure_sqlite_folder(uri: str) -> Path | None:
+    """The folder of a ``sqlite:///`` store, created if missing; None for other URIs.
+
+    Raises:
+        RegistryUnavailableError: the folder cannot be used, naming the path and why (a part of it is a file,
+            it cannot be created, it is not writable).
+    """
+    db_path = _sqlite_path(uri)
+    if db_path is None:
+        return None
+    folder = db_path.parent
+    where = f"MLflow unavailable at {uri!r}: the sqlite store's folder {str(folder)!r}"
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise RegistryUnavailableError(f"{where} cannot be used: {str(existing)!r} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        # not chained: callers that show the innermost cause would show the bare OSError without the URI
+        raise RegistryUnavailableError(f"{where} cannot be created: {exc.strerror or exc}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise RegistryUnavailableError(f"{where} is not writable by this user")
+    if db_path.is_dir():
+        raise RegistryUnavailableError(f"MLflow unavailable at {uri!r}: {str(db_path)!r} is a folder, not a database")
+    return folder
 
 
 def default_artifact_location(tracking_uri: str) -> str | None:
@@ -161,10 +189,15 @@ def _check_sqlite_usable(uri: str, timeout_seconds: float) -> None:
             probe.execute("BEGIN IMMEDIATE")
             probe.execute("ROLLBACK")
     except sqlite3.Error as exc:
+        if "not a database" in str(exc):
+            raise RegistryUnavailableError(
+                f"MLflow unavailable at {uri!r}: {str(db_path)!r} is not an sqlite database ({exc}); point the URI "
+                "at a new or an MLflow sqlite file"
+            ) from None
         raise RegistryUnavailableError(
             f"MLflow unavailable at {uri!r}: cannot take the write lock of {db_path} within "
             f"{timeout_seconds:g} s ({type(exc).__name__}: {exc}); is another process holding it?"
-        ) from exc
+        ) from None
 
 
 def check_available(tracking_uri: str, registry_uri: str | None = None, *, timeout_seconds: float = 5.0) -> None:

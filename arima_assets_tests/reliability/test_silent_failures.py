@@ -3,6 +3,10 @@ reported by name, never served as a success, and never stops or stalls the rest.
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +15,7 @@ import pytest
 
 from arima_assets import book_sales_arima_modeling_pipeline
 from arima_assets.config import get_arima_config
+from arima_assets.data import SalesDataError, load_sales
 from arima_assets.decision import decide
 from arima_assets_tests.conftest import SMALL_ISBNS, small_sales_frame, write_sales
 from arima_assets_tests.reliability import broken_plugins
@@ -108,3 +113,86 @@ def test_a_broken_plugin_does_not_fail_or_stall_a_pipeline_call(tmp_path: Path, 
     reasons = "\n".join(decision["reasons"])
     for name in ("text_observed", "exits", "stalls", f"{PLUGINS}:Misnamed"):
         assert f"[{name}]" in reasons, reasons
+
+
+# ---------------------------------------------------------------- class 4: the real problem is named
+
+
+def test_a_workbook_renamed_csv_and_a_csv_renamed_xlsx_are_named(tmp_path: Path) -> None:
+    frame = small_sales_frame()
+    frame.to_excel(tmp_path / "export.xlsx", index=False)
+    (tmp_path / "export.xlsx").rename(tmp_path / "export.csv")
+    with pytest.raises(SalesDataError, match=r"export.csv: file is a zip/xlsx archive, not a csv: rename it .xlsx"):
+        load_sales(tmp_path / "export.csv")
+    write_sales(frame, tmp_path / "text.xlsx")
+    with pytest.raises(SalesDataError, match=r"text.xlsx: cannot be read as an xlsx workbook: it is text \(a csv\?\)"):
+        load_sales(tmp_path / "text.xlsx")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_a_utf16_csv_is_read_like_its_utf8_twin(tmp_path: Path, encoding: str) -> None:
+    utf8 = write_sales(small_sales_frame(), tmp_path / "utf8.csv")
+    wide = tmp_path / "wide.csv"
+    wide.write_bytes(utf8.read_text().encode(encoding))
+    expected, got = load_sales(utf8), load_sales(wide)
+    assert got.isbns() == expected.isbns() == sorted(SMALL_ISBNS) and not got.rejected
+    assert got.weekly_series(ISBN).equals(expected.weekly_series(ISBN))
+
+
+def test_formulas_without_values_name_the_sheet_and_cells(tmp_path: Path) -> None:
+    import openpyxl
+
+    small_sales_frame().to_excel(tmp_path / "export.xlsx", index=False, sheet_name="F Adult Fiction")
+    book = openpyxl.load_workbook(tmp_path / "export.xlsx")
+    volume = [c.value for c in book.active[1]].index("Volume") + 1
+    for row in (2, 3):
+        book.active.cell(row, volume).value = f"=40+{row}"  # openpyxl stores no computed value
+    book.save(tmp_path / "export.xlsx")
+    with pytest.raises(
+        SalesDataError,
+        match=r"export.xlsx, sheet 'F Adult Fiction': uncomputed formulas: 2 cell\(s\) .* \(F2 '=40\+2', F3 '=40\+3'\)"
+        r".*open and save it in Excel",
+    ):
+        load_sales(tmp_path / "export.xlsx")
+
+
+def _unusable_stores(folder: Path) -> dict[str, tuple[str, str]]:
+    """case -> (MLflow URI, what the error must say about it)."""
+    (folder / "notes.txt").write_text("a file, not a folder")
+    return {
+        "under a file": (
+            f"sqlite:///{folder}/notes.txt/mlflow.db",
+            rf"folder '{folder}/notes.txt' cannot be used: '{folder}/notes.txt' is a file, not a folder",
+        ),
+        "cannot be created": ("sqlite:////proc/arima/mlflow.db", r"folder '/proc/arima' cannot be created: "),
+        "not a database": (f"sqlite:///{folder}/notes.txt", rf"'{folder}/notes.txt' is not an sqlite database"),
+    }
+
+
+@pytest.mark.parametrize("case", ["under a file", "cannot be created", "not a database"])
+def test_an_unusable_sqlite_store_names_the_path_and_why(tmp_path: Path, case: str) -> None:
+    from arima_assets.defs.tracking import prepare_tracking_store
+    from arima_assets.registry import RegistryUnavailableError
+
+    uri, why = _unusable_stores(tmp_path)[case]
+    with pytest.raises(RegistryUnavailableError, match=rf"MLflow unavailable at '{re.escape(uri)}': .*{why}"):
+        prepare_tracking_store(uri)
+
+
+def test_an_unusable_sqlite_store_fails_the_call_and_the_cli_by_name(tmp_path: Path) -> None:
+    write_sales(small_sales_frame(), tmp_path / "sales" / "export.csv")
+    stores = _unusable_stores(tmp_path)
+    uri, why = stores["cannot be created"]
+    report = book_sales_arima_modeling_pipeline(tmp_path / "out", [ISBN], _config(tmp_path, mlflow_tracking_uri=uri))
+    assert report["failed_models"] == 1
+    assert re.search(rf"MLflow unavailable at '{re.escape(uri)}': .*{why}", report["decisions"][ISBN]["error"]), report
+    uri, why = stores["under a file"]
+    cli = subprocess.run(
+        [sys.executable, "-m", "arima_assets.cli", "init", "--env", "testing"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "DAGSTER_HOME": str(tmp_path), "ARIMA_MLFLOW_TRACKING_URI": uri},
+    )
+    assert cli.returncode == 2 and "Traceback" not in cli.stderr, cli.stderr
+    assert re.search(why, cli.stderr), cli.stderr
