@@ -7,6 +7,10 @@
   scale (a constant training series) raises ValueError: MASE is undefined there and no substitute scale
   is invented.
 
+- ``rmsse``: RMSE divided by the in-sample root mean squared m-lag naive difference (M5's RMSSE). A squared error
+  is minimised by the mean, so unlike MASE (minimised by the median: an all-zero forecast scores well on a series
+  that is mostly zero) it does not reward a forecast biased towards the median. A zero scale raises ValueError.
+
 Prediction intervals: ``coverage`` (share of actuals inside [lower, upper]) and ``msis`` (M4's mean scaled
 interval score: width plus 2/alpha times the distance of each actual outside the interval, scaled like MASE).
 """
@@ -15,7 +19,20 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["coverage", "forecast_metrics", "mae", "mape", "mase", "msis", "naive_scale", "rmse", "smape"]
+__all__ = [
+    "bias",
+    "coverage",
+    "forecast_metrics",
+    "mae",
+    "mape",
+    "mase",
+    "msis",
+    "naive_rms_scale",
+    "naive_scale",
+    "rmse",
+    "rmsse",
+    "smape",
+]
 
 
 def _pair(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -84,14 +101,39 @@ def mase(y_true: np.ndarray, y_pred: np.ndarray, y_train: np.ndarray, m: int = 1
     return mae(y_true, y_pred) / naive_scale(y_train, m)
 
 
+def naive_rms_scale(y_train: np.ndarray, m: int = 1) -> float:
+    """Root mean squared m-lag difference of the training series (the RMSSE denominator).
+
+    Raises:
+        ValueError: as `naive_scale` (fewer than m + 1 values, NaN/inf, m < 1, constant series).
+    """
+    naive_scale(y_train, m)  # validates, and raises on a constant series
+    y = np.asarray(y_train, dtype=float).ravel()
+    return float(np.sqrt(np.mean((y[m:] - y[:-m]) ** 2)))
+
+
+def rmsse(y_true: np.ndarray, y_pred: np.ndarray, y_train: np.ndarray, m: int = 1) -> float:
+    """Root mean squared scaled error (M5): RMSE / naive_rms_scale(y_train, m)."""
+    return rmse(y_true, y_pred) / naive_rms_scale(y_train, m)
+
+
+def bias(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Relative bias of a forecast: sum of (forecast - actual) over sum of actuals (NaN when the actuals sum to 0);
+    -0.6 means the forecast sold 60 % fewer units than were sold."""
+    a, b = _pair(y_true, y_pred)
+    total = float(np.sum(a))
+    return float(np.sum(b - a)) / total if total > 0 else float("nan")
+
+
 def forecast_metrics(y_true: np.ndarray, y_pred: np.ndarray, y_train: np.ndarray, m: int = 1) -> dict[str, float]:
-    """All metrics at once: keys mae, rmse, mape, smape, mase."""
+    """All metrics at once: keys mae, rmse, mape, smape, mase, rmsse."""
     return {
         "mae": mae(y_true, y_pred),
         "rmse": rmse(y_true, y_pred),
         "mape": mape(y_true, y_pred),
         "smape": smape(y_true, y_pred),
         "mase": mase(y_true, y_pred, y_train, m),
+        "rmsse": rmsse(y_true, y_pred, y_train, m),
     }
 
 

@@ -41,6 +41,14 @@ ARIMA(0,0,0)+c when the fitted weeks are constant, else the random walk ARIMA(0,
 negative, gaps) still raises. Yearly Fourier terms are only searched with >= 104 weeks (two full years) in the
 search window (`SearchSpace.min_weeks_for_fourier`); a warm-start spec then loses its Fourier terms too.
 
+Objective and candidate families (issue 19). Candidates are ranked by CV RMSSE (`TuningSettings.objective`; root
+mean squared error over the naive's, M5): a squared error is minimised by the mean, MASE by the median, and on
+real intermittent series the MASE search served medians (log1p specs back-transformed without their variance)
+and flat zeros, 62 % below the sales. CV MASE is still computed and reported (`TuningResult.cv_mase`). The series'
+demand class (demand.py, on the final window) decides the families: for intermittent and lumpy series Croston-SBA
+and TSB (intermittent.py) are scored by the same CV and ranked with the searched ARIMA specs and the random walk.
+A candidate whose forecast is flat zero is not served when the title sold in the last 13 weeks (the next one is).
+
 Defaults were chosen on M4 Weekly *validation* windows (each training series minus its last 13 weeks,
 scored on those 13 weeks; 60 series; the competition test set was not used), mean MASE (Naive 3.262):
 dense CV origins (every week) instead of one per fold (validation.py); no deterministic linear
@@ -78,6 +86,7 @@ import optuna
 import pandas as pd
 
 from arima_assets.forecasting._series import WeeklySeries, as_weekly_series
+from arima_assets.forecasting.demand import DemandClass, classify_demand
 from arima_assets.forecasting.fallback import (
     BENCHMARK_SPECS,
     MEAN_SPEC,
@@ -87,11 +96,12 @@ from arima_assets.forecasting.fallback import (
     fit_benchmark,
     is_constant,
 )
-from arima_assets.forecasting.metrics import forecast_metrics, mae, mape, mase, rmse, smape
+from arima_assets.forecasting.intermittent import INTERMITTENT_SPECS, IntermittentModel, IntermittentSpec
+from arima_assets.forecasting.metrics import forecast_metrics, mae, mape, mase, rmse, rmsse, smape
 from arima_assets.forecasting.model import ESTIMATORS, ArimaModel, FitError
 from arima_assets.forecasting.search_space import SEARCH_SPACES, SearchSpace
 from arima_assets.forecasting.spec import FALLBACK_SPEC, ModelSpec
-from arima_assets.forecasting.validation import cv_score, rolling_origin_splits
+from arima_assets.forecasting.validation import OBJECTIVES, cv_scores, rolling_origin_splits
 
 __all__ = ["SEARCH_SPACES", "TuningResult", "TuningSettings", "holdout_errors", "tune_model"]
 
@@ -104,6 +114,7 @@ _FIT_ERRORS = (FitError, ValueError, np.linalg.LinAlgError)
 # (module docstring: on M4 Weekly validation windows a smaller margin served more benchmarks and scored worse)
 _BENCHMARK_MARGIN = 0.1
 _ANCHOR_SPECS = (ModelSpec(order=(0, 1, 1)), ModelSpec(order=(1, 1, 1), fourier_k=2), ModelSpec(order=(0, 1, 0)))
+_RECENT_WEEKS = 13  # a title that sold in its last 13 weeks never gets a flat-zero forecast
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,10 @@ class TuningSettings:
             ArimaModel.fit) or "mle" (then `search_regression` applies); served fits always use joint MLE.
         refine_top: with "hannan_rissanen", the best this many specs are scored again by the same CV with MLE
             fits (`search_regression`) and ranked by that score (0: no refinement).
+        objective: the CV score candidates are ranked by, "rmsse" (M5; minimised by the mean) or "mase"
+            (minimised by the median: it preferred flat-zero and log1p-median forecasts on intermittent series).
+        intermittent_models: score Croston-SBA and TSB (intermittent.py) beside the ARIMA search for intermittent
+            and lumpy series (demand.py).
     """
 
     n_trials: int = 20
@@ -146,6 +161,8 @@ class TuningSettings:
     search_regression: str = "ols"
     search_estimator: str = "hannan_rissanen"
     refine_top: int = 2
+    objective: str = "rmsse"
+    intermittent_models: bool = True
 
     def __post_init__(self) -> None:
         positive = {"n_trials": self.n_trials, "patience": self.patience, "horizon": self.horizon}
@@ -172,6 +189,8 @@ class TuningSettings:
             )
         if self.search_regression not in ("ols", "mle"):
             raise ValueError(f"TuningSettings.search_regression must be 'ols' or 'mle', got {self.search_regression!r}")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"TuningSettings.objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
         if self.search_space not in SEARCH_SPACES:
             raise ValueError(
                 f"TuningSettings.search_space must be one of {', '.join(SEARCH_SPACES)}; got {self.search_space!r}"
@@ -188,9 +207,10 @@ class TuningResult:
     """Outcome of `tune_model`.
 
     Attributes:
-        model: the chosen spec refitted on all data (last max_train_weeks weeks), ready to forecast.
-        spec: the chosen spec.
-        cv_mase: the search objective of the chosen spec (NaN if it could not be scored).
+        model: the chosen spec refitted on all data (last max_train_weeks weeks), ready to forecast (an ArimaModel,
+            or an IntermittentModel for a Croston-SBA/TSB spec).
+        spec: the chosen spec (ModelSpec or IntermittentSpec).
+        cv_mase: the CV MASE of the chosen spec (a reported figure; NaN if it could not be scored).
         holdout_metrics: metrics of the spec fitted without the holdout, forecasting it ({} if no holdout).
         holdout_errors: actual - forecast on the holdout weeks (for Diebold-Mariano).
         holdout_model: the chosen spec fitted without the holdout (what produced holdout_errors; None if no holdout).
@@ -202,6 +222,8 @@ class TuningResult:
             constant; then cv_mase is NaN, trials_run 0, and holdout_metrics may hold NaN, e.g. mase).
         trial_log: one dict per trial: number, label, state, value, fail_reason.
         cv_folds: CV folds used (settings.cv_folds, fewer when the search window is short).
+        cv_score / objective: the chosen spec's CV score on the objective the search ranked by (NaN if not scored).
+        demand_class: Syntetos-Boylan class of the final window (demand.py); it decides the candidate families.
     """
 
     model: ArimaModel
@@ -218,7 +240,10 @@ class TuningResult:
     stopped_by: str
     trial_log: list[dict[str, object]] = field(default_factory=list)
     cv_folds: int = 0
-    holdout_model: ArimaModel | None = None
+    holdout_model: ArimaModel | IntermittentModel | None = None
+    cv_score: float = math.nan
+    objective: str = "rmsse"
+    demand_class: DemandClass | None = None
 
 
 class _Patience:
@@ -256,29 +281,32 @@ class _Windows:
 
 @dataclass(frozen=True)
 class _Scored:
-    """A spec with its search objective (CV MASE)."""
+    """A spec with its search objective (`cv`) and its CV MASE (reported)."""
 
-    spec: ModelSpec
+    spec: ModelSpec | IntermittentSpec
     cv: float
+    mase: float = math.nan
 
 
 @dataclass
 class _Fitted:
     """The served spec fitted on the final window, and its holdout evaluation (fitted without the holdout)."""
 
-    model: ArimaModel
+    model: ArimaModel | IntermittentModel
     metrics: dict[str, float]
     errors: np.ndarray
-    holdout_model: ArimaModel | None
+    holdout_model: ArimaModel | IntermittentModel | None
 
 
-_Cache = dict[ModelSpec, "_Scored | str"]
+_Cache = dict["ModelSpec | IntermittentSpec", "_Scored | str"]
 """CV outcome per spec in one study: the score, or the reason it could not be fitted."""
 
 
-def _scored(spec: ModelSpec, y_search: WeeklySeries, settings: TuningSettings, **kwargs: object) -> _Scored:
-    """`spec` scored by the search objective: rolling-origin CV MASE inside the search window."""
-    value = cv_score(
+def _scored(
+    spec: ModelSpec | IntermittentSpec, y_search: WeeklySeries, settings: TuningSettings, **kwargs: object
+) -> _Scored:
+    """`spec` scored by the search objective (rolling-origin CV inside the search window), with its CV MASE."""
+    scores = cv_scores(
         spec,
         y_search,
         settings.horizon,
@@ -286,9 +314,10 @@ def _scored(spec: ModelSpec, y_search: WeeklySeries, settings: TuningSettings, *
         maxiter=settings.maxiter,
         regression=settings.search_regression,
         estimator=settings.search_estimator,
+        objective=settings.objective,
         **kwargs,
     )
-    return _Scored(spec, value)
+    return _Scored(spec, scores[settings.objective], scores["mase"])
 
 
 def _objective(
@@ -320,15 +349,16 @@ def _objective(
 
 
 def _metrics_where_defined(actual: np.ndarray, predicted: np.ndarray, train: np.ndarray) -> dict[str, float]:
-    """`forecast_metrics`, with NaN for MASE when the training weeks are constant (its scale is 0)."""
+    """`forecast_metrics`, with NaN for MASE and RMSSE when the training weeks are constant (their scale is 0)."""
     try:
         return forecast_metrics(actual, predicted, train)
     except ValueError:
         metrics = {f.__name__: f(actual, predicted) for f in (mae, rmse, mape, smape)}
-        try:
-            metrics["mase"] = mase(actual, predicted, train)
-        except ValueError:
-            metrics["mase"] = math.nan
+        for f in (mase, rmsse):
+            try:
+                metrics[f.__name__] = f(actual, predicted, train)
+            except ValueError:
+                metrics[f.__name__] = math.nan
         return metrics
 
 
@@ -377,12 +407,18 @@ def _benchmark_result(series: WeeklySeries, settings: TuningSettings, why: str, 
         trial_log=[],
         cv_folds=0,
         holdout_model=holdout_model,
+        objective=settings.objective,
+        demand_class=classify_demand(y_final),
     )
 
 
-def _fit(spec: ModelSpec, y: WeeklySeries, maxiter: int, start: dict[str, float] | None = None) -> ArimaModel:
+def _fit(
+    spec: ModelSpec | IntermittentSpec, y: WeeklySeries, maxiter: int, start: dict[str, float] | None = None
+) -> ArimaModel | IntermittentModel:
     """`spec` fitted by joint MLE on `y`, from `start` when given (a cold start if that fails); a benchmark spec
-    gets its closed-form parameters (fallback.py; also on constant weeks)."""
+    gets its closed-form parameters (fallback.py; also on constant weeks), an intermittent spec its own fit."""
+    if isinstance(spec, IntermittentSpec):
+        return IntermittentModel(spec).fit(y)
     if spec in (MEAN_SPEC, NAIVE_SPEC):
         return fit_benchmark(spec, y)
     if start:
@@ -541,11 +577,17 @@ def _serve(
         RuntimeError: even FALLBACK_SPEC cannot be fitted (the message names the series and the search's failures).
     """
     failures: list[str] = []
+    sold_recently = bool(np.any(windows.final.values[-_RECENT_WEEKS:] > 0))
     for candidate in ranked[:_MAX_CANDIDATES]:
         try:
             fitted = _holdout_and_final(candidate, windows, settings.maxiter)
         except _FIT_ERRORS as exc:
             failures.append(f"{candidate.spec.label()} failed on the full data: {exc}")
+            continue
+        if sold_recently and _flat_zero(fitted.model, settings.horizon):
+            failures.append(
+                f"{candidate.spec.label()} forecasts zero although the title sold in the last {_RECENT_WEEKS} weeks"
+            )
             continue
         return (
             candidate,
@@ -566,6 +608,11 @@ def _serve(
             f"({len(series)} weeks ending {series.last}; search window {len(windows.search)} weeks): {exc}. "
             f"Search: {reason}"
         ) from exc
+
+
+def _flat_zero(model: ArimaModel | IntermittentModel, horizon: int) -> bool:
+    """True when `model` forecasts (practically) no sales for the next `horizon` weeks."""
+    return bool(np.all(model.forecast(horizon, level=())["mean"].to_numpy() < 1e-6))
 
 
 def _all_failed_reason(study: optuna.Study) -> str:
@@ -597,21 +644,24 @@ def _benchmark_guard(
     reason when a benchmark replaces the search's best."""
     benchmarks = sorted(_benchmark_scores(windows.search, settings, cache), key=lambda c: c.cv)
     searched = [c for c in ranked if c.spec not in BENCHMARK_SPECS]
+    name = f"CV {settings.objective.upper()}"
     if not benchmarks or (searched and benchmarks[0].cv > searched[0].cv * (1 - _BENCHMARK_MARGIN)):
         return ranked, None
     best = benchmarks[0]
     if ranked and ranked[0].spec == best.spec:
         return ranked, None  # the search's own best is this benchmark
     if not searched:
-        return [best], f"benchmark {best.spec.label()} served (CV MASE {best.cv:.3f}): no searched spec could be scored"
+        return [best], f"benchmark {best.spec.label()} served ({name} {best.cv:.3f}): no searched spec could be scored"
     return [best], (
-        f"benchmark {best.spec.label()} served: CV MASE {best.cv:.3f} vs {searched[0].cv:.3f} of the best searched "
+        f"benchmark {best.spec.label()} served: {name} {best.cv:.3f} vs {searched[0].cv:.3f} of the best searched "
         f"spec {searched[0].spec.label()} (more than {_BENCHMARK_MARGIN:.0%} better)"
     )
 
 
 def tune_model(
-    y: pd.Series | np.ndarray, settings: TuningSettings | None = None, warm_start: ModelSpec | None = None
+    y: pd.Series | np.ndarray,
+    settings: TuningSettings | None = None,
+    warm_start: ModelSpec | IntermittentSpec | None = None,
 ) -> TuningResult:
     """Choose a ModelSpec for `y` by Optuna search and return it fitted on all data.
 
@@ -647,9 +697,12 @@ def tune_model(
         )
         return _benchmark_result(series, settings, why, started)
 
-    space, warm_start = _space_for(settings, windows.search, warm_start)
+    demand = classify_demand(windows.final)
+    space, warm_start = _space_for(settings, windows.search, warm_start if isinstance(warm_start, ModelSpec) else None)
     study = _new_study(space, settings, warm_start)
     cache, stopped_by = _run_study(study, space, windows.search, settings)
+    if settings.intermittent_models and demand.uses_intermittent_models:
+        _score_intermittent(windows.search, settings, cache)
     candidates, guard_reason = _benchmark_guard(
         _refined(_ranked(cache), windows.search, settings), windows, settings, cache
     )
@@ -662,7 +715,7 @@ def tune_model(
     return TuningResult(
         model=fitted.model,
         spec=chosen.spec,
-        cv_mase=chosen.cv,
+        cv_mase=chosen.mase,
         holdout_metrics=fitted.metrics,
         holdout_errors=fitted.errors,
         trials_run=len(trials),
@@ -675,10 +728,22 @@ def tune_model(
         trial_log=_trial_log(study),
         cv_folds=settings.cv_folds,
         holdout_model=fitted.holdout_model,
+        cv_score=chosen.cv,
+        objective=settings.objective,
+        demand_class=demand,
     )
 
 
-def holdout_errors(model: ArimaModel, y: pd.Series | np.ndarray, holdout_weeks: int) -> np.ndarray:
+def _score_intermittent(y_search: WeeklySeries, settings: TuningSettings, cache: _Cache) -> None:
+    """Croston-SBA and TSB scored by the search's CV into `cache` (ranked with the ARIMA specs)."""
+    for spec in INTERMITTENT_SPECS:
+        try:
+            cache[spec] = _scored(spec, y_search, settings)
+        except _FIT_ERRORS as exc:
+            cache[spec] = f"{type(exc).__name__}: {exc}"
+
+
+def holdout_errors(model: ArimaModel | IntermittentModel, y: pd.Series | np.ndarray, holdout_weeks: int) -> np.ndarray:
     """Errors (actual - forecast) of `model`'s kept parameters on the last `holdout_weeks` weeks of `y`.
 
     The model is re-filtered on ``y[:-holdout_weeks]`` (no refit) and forecasts the holdout from there: the

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from arima_assets.forecasting import coverage, forecast_metrics, mae, mape, mase, msis, rmse, smape
+from arima_assets.forecasting.metrics import bias, rmsse
 
 Y = np.array([2.0, 0.0, 4.0, 0.0])
 F = np.array([1.0, 0.0, 6.0, 2.0])
@@ -21,8 +22,26 @@ def test_exact_values_with_zero_actuals():
 
 def test_forecast_metrics_keys_and_values():
     out = forecast_metrics(Y, F, TRAIN)
-    assert set(out) == {"mae", "rmse", "mape", "smape", "mase"}
+    assert set(out) == {"mae", "rmse", "mape", "smape", "mase", "rmsse"}
     assert out["mase"] == pytest.approx(mase(Y, F, TRAIN))
+
+
+def test_rmsse_and_bias_exact_values():
+    # RMSE sqrt(9/4) over the root mean squared lag-1 difference sqrt((4 + 1 + 4) / 3)
+    assert rmsse(Y, F, TRAIN) == pytest.approx(1.5 / np.sqrt(3.0))
+    assert bias(Y, F) == pytest.approx((9 - 6) / 6)  # forecast sells 9, actuals 6
+    assert np.isnan(bias(np.zeros(2), np.ones(2)))
+    with pytest.raises(ValueError, match="constant"):
+        rmsse(Y, F, np.full(4, 3.0))
+
+
+def test_rmsse_prefers_the_mean_where_mase_prefers_zero():
+    # an intermittent series: a sale of 4 one week in four; the zero forecast wins on MASE, the mean on RMSSE
+    train = np.tile([0.0, 0.0, 0.0, 4.0], 10)
+    actual = np.tile([0.0, 4.0, 0.0, 0.0], 4)
+    zero, mean = np.zeros_like(actual), np.full_like(actual, 1.0)
+    assert mase(actual, zero, train) < mase(actual, mean, train)
+    assert rmsse(actual, mean, train) < rmsse(actual, zero, train)
 
 
 def test_mape_all_zero_actuals_is_nan_and_perfect_forecast_is_zero():

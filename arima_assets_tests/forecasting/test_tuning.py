@@ -43,7 +43,7 @@ def test_result_is_complete_and_model_ready(sales, tuned):
     assert tuned.model.n_obs == 156  # refit on the last max_train_weeks weeks of all data
     assert tuned.trials_run == 5 and tuned.stopped_by == "n_trials"
     assert tuned.trials_failed == 0 and not tuned.used_fallback and tuned.fallback_reason is None
-    assert set(tuned.holdout_metrics) == {"mae", "rmse", "mape", "smape", "mase"}
+    assert set(tuned.holdout_metrics) == {"mae", "rmse", "mape", "smape", "mase", "rmsse"}
     assert tuned.holdout_errors.shape == (13,)
     assert 0 < tuned.cv_mase < 2 and tuned.fit_seconds > 0
     assert tuned.cv_folds == 2 and len(tuned.trial_log) == 5
@@ -110,7 +110,7 @@ def test_all_trials_failing_falls_back(sales, monkeypatch):
     result = tune_model(sales, settings)
     assert result.used_fallback and result.spec in BENCHMARK_SPECS
     assert result.cv_mase == min(cv_score(s, sales.iloc[-113:-13], 13, 2, regression="ols") for s in BENCHMARK_SPECS)
-    assert result.fallback_reason.startswith(f"benchmark {result.spec.label()} served (CV MASE ")
+    assert result.fallback_reason.startswith(f"benchmark {result.spec.label()} served (CV RMSSE ")
     assert result.fallback_reason.endswith("no searched spec could be scored")
     # without benchmarks: FALLBACK_SPEC
     monkeypatch.setattr(tuning, "BENCHMARK_SPECS", ())
@@ -187,13 +187,13 @@ def test_a_benchmark_is_served_when_every_searched_spec_loses_to_it_in_cv(monkey
     assert result.spec == NAIVE_SPEC and result.used_fallback
     # the best searched spec after the refinement (its score from MLE fits on the same CV windows)
     reason = re.fullmatch(
-        r"benchmark ARIMA\(0,1,0\) served: CV MASE ([\d.]+) vs ([\d.]+) of the best searched spec (\S+) "
+        r"benchmark ARIMA\(0,1,0\) served: CV RMSSE ([\d.]+) vs ([\d.]+) of the best searched spec (\S+) "
         r"\(more than 10% better\)",
         result.fallback_reason,
     )
-    assert reason and reason[1] == f"{result.cv_mase:.3f}"
+    assert reason and reason[1] == f"{result.cv_score:.3f}" and result.objective == "rmsse"
     assert reason[3] in {t["label"] for t in result.trial_log if t["state"] == "COMPLETE"}
-    assert result.cv_mase < 0.9 * float(reason[2])  # chosen on the search's own CV windows
+    assert result.cv_score < 0.9 * float(reason[2])  # chosen on the search's own CV windows
     # a parameters-only model like any other: stored, reloaded, refreshed (the pyfunc), checkpointed (the monitor)
     reloaded = ArimaModel.from_dict(result.model.to_dict())
     np.testing.assert_allclose(reloaded.forecast(13, level=())["mean"], y.iloc[-1])

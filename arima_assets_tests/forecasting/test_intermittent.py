@@ -1,0 +1,112 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from arima_assets.forecasting import TuningSettings, make_checkpoint, track_new_weeks, tune_model
+from arima_assets.forecasting.intermittent import (
+    CROSTON_ALPHA,
+    IntermittentModel,
+    IntermittentSpec,
+    model_from_dict,
+)
+from arima_assets.forecasting.metrics import rmsse
+
+WEEKS = pd.date_range("2019-01-05", periods=260, freq="W-SAT")
+
+
+def intermittent_sales(seed: int = 0, n: int = 260, p: float = 0.25) -> pd.Series:
+    """A slow seller: a sale in about one week of four, 1-4 copies."""
+    rng = np.random.default_rng(seed)
+    return pd.Series((rng.random(n) < p) * rng.integers(1, 5, n), index=WEEKS[:n], dtype=float)
+
+
+@pytest.mark.parametrize("method", ["croston_sba", "tsb"])
+def test_recursions_by_hand(method):
+    y = pd.Series([0.0, 4.0, 0.0, 0.0, 2.0, 0.0] * 3, index=WEEKS[:18])
+    model = IntermittentModel(IntermittentSpec(method)).fit(y)
+    assert model.params["z0"] == pytest.approx(3.0)  # mean non-zero sale
+    z, fitted = model.params["z0"], []
+    if method == "tsb":
+        a, b, p = model.params["alpha"], model.params["beta"], model.params["p0"]
+        assert p == pytest.approx(1 / 3)
+        for v in y:
+            fitted.append(p * z)
+            p += b * ((v > 0) - p)
+            z += a * (v - z) if v > 0 else 0.0
+        expected = p * z
+    else:
+        a, q, k = model.params["alpha"], model.params["q0"], 0
+        assert a == CROSTON_ALPHA and q == pytest.approx(3.0)  # 18 weeks / 6 sales
+        for v in y:
+            fitted.append((1 - a / 2) * z / q)
+            k += 1
+            if v > 0:
+                z, q, k = z + a * (v - z), q + a * (k - q), 0
+        expected = (1 - a / 2) * z / q
+    np.testing.assert_allclose(model.one_step_errors(y), y.to_numpy() - np.array(fitted))
+    fc = model.forecast(4)
+    np.testing.assert_allclose(fc["mean"], expected)
+    assert list(fc.index) == list(pd.date_range(WEEKS[18], periods=4, freq="W-SAT"))
+    assert (fc["lo-95"] >= 0).all() and (fc["lo-95"] <= fc["lo-80"]).all() and (fc["hi-80"] < fc["hi-95"]).all()
+    assert np.all(np.diff(fc["hi-95"]) > 0)  # wider with the horizon
+
+
+def test_tsb_weights_are_chosen_on_the_fitting_data():
+    # a title that stops selling: TSB's probability must follow it down, so the grid's slowest beta loses
+    y = pd.Series(np.r_[np.tile([0.0, 3.0], 60), np.zeros(20)], index=WEEKS[:140])
+    model = IntermittentModel(IntermittentSpec("tsb")).fit(y)
+    assert model.params["beta"] > 0.01
+    assert model.forecast(1, level=())["mean"].iloc[0] < 0.6  # decayed from 1.5 a week towards zero
+    croston = IntermittentModel(IntermittentSpec("croston_sba")).fit(y)
+    assert croston.forecast(1, level=())["mean"].iloc[0] > 1.0  # Croston stays put
+
+
+@pytest.mark.parametrize("method", ["croston_sba", "tsb"])
+def test_stored_refreshed_and_checkpointed_like_an_arima_model(method):
+    y = intermittent_sales(seed=2)
+    model = IntermittentModel(IntermittentSpec(method)).fit(y.iloc[:220])
+    payload = json.loads(model.to_json())
+    assert payload["kind"] == "intermittent" and payload["label"] in ("Croston-SBA", "TSB")
+    loaded = model_from_dict(payload)
+    assert isinstance(loaded, IntermittentModel)
+    pd.testing.assert_frame_equal(loaded.forecast(13), model.forecast(13))
+    # refresh without refit: same parameters, recursion over the longer data
+    refreshed = loaded.refresh(y)
+    assert refreshed.params == model.params and refreshed.trained_until == model.trained_until
+    assert refreshed.filtered_until == y.index[-1]
+    # CV paths from one pass equal refresh-then-forecast
+    paths = model.origin_forecasts(y, np.array([200, 230]), 13)
+    np.testing.assert_allclose(paths[1], model.refresh(y.iloc[:230]).forecast(13, level=())["mean"])
+    # the decision engine's checkpoint: the new weeks only, same numbers as a recursion over everything
+    checkpoint = make_checkpoint(model, y)
+    new = track_new_weeks(model_from_dict(payload, refilter=False), checkpoint, y, horizon=13)
+    np.testing.assert_allclose(new.errors, model.one_step_errors(y)[220:])
+    assert new.block_errors.shape == (40,)
+    with pytest.raises(ValueError, match="parameters"):
+        IntermittentModel.from_dict({**payload, "param_names": ["alpha"], "params": [0.1]})
+
+
+def test_tuner_serves_an_unbiased_forecast_on_a_slow_seller():
+    y = intermittent_sales(seed=4)
+    settings = TuningSettings(n_trials=6, patience=10, max_train_weeks=156, cv_folds=2)
+    result = tune_model(y, settings)
+    assert result.demand_class is not None and result.demand_class.uses_intermittent_models
+    labels = {t["label"] for t in result.trial_log}
+    scored = {"Croston-SBA", "TSB"} | labels
+    assert result.spec.label() in scored and result.objective == "rmsse"
+    mean = result.model.forecast(13, level=())["mean"].to_numpy()
+    # a mean forecast: near the average weekly sale, not the zero median
+    assert 0.5 * y.iloc[-156:].mean() < mean.mean() < 2 * y.iloc[-156:].mean()
+    assert result.cv_mase == pytest.approx(result.cv_mase) and np.isfinite(result.cv_score)
+    holdout = y.iloc[-13:].to_numpy()
+    assert np.isfinite(rmsse(holdout, result.holdout_model.forecast(13, level=())["mean"], y.iloc[:-13]))
+
+
+def test_a_title_that_sold_recently_never_gets_a_flat_zero():
+    # sold every fourth week for years, then nothing for 10 weeks, then one sale: a random walk would forecast 0
+    values = np.r_[np.tile([0.0, 0.0, 0.0, 2.0], 40), np.zeros(10), [1.0], np.zeros(2)]
+    y = pd.Series(values, index=WEEKS[: values.size])
+    result = tune_model(y, TuningSettings(n_trials=6, patience=10, max_train_weeks=156, cv_folds=2))
+    assert result.model.forecast(13, level=())["mean"].max() > 0.01
