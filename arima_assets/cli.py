@@ -43,6 +43,36 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return (ValueError, RegistryError, DagsterInvariantViolationError)
 
 
+def _show_config(environment: str | None) -> int:
+    """Print the effective stores and settings as JSON (exit 0). In production an unset variable is shown as
+    ``<unset: NAME>`` and listed under ``missing`` (and on stderr, one ``missing:`` line) instead of failing; so is
+    a trigger calendar file that does not exist."""
+    from pathlib import Path
+
+    from arima_assets.config import ENV_VARS, get_arima_config
+    from arima_assets.defs.deployment import is_scaled_out, missing_production_settings, unset
+    from arima_assets.defs.resources import store_locations
+    from arima_assets.environment import get_environment
+
+    environment = get_environment(environment)
+    missing = missing_production_settings() if is_scaled_out(environment) else []
+    no_tracking_uri = any(item.startswith("MLFLOW_TRACKING_URI:") for item in missing)
+    placeholder = unset("MLFLOW_TRACKING_URI") if no_tracking_uri else None
+    config = get_arima_config(environment, mlflow_tracking_uri=placeholder)
+    calendar = config.trigger_calendar.strip()
+    if calendar and not Path(calendar).exists():
+        variable = ENV_VARS["trigger_calendar"]
+        missing.append(f"{variable}: {calendar} does not exist yet (the release calendar cannot fire until it does)")
+    shown = {"stores": store_locations(config), "settings": config.public_dict()}
+    if missing:
+        shown["missing"] = missing
+    print(json.dumps(shown, indent=2))
+    if missing:
+        names = ", ".join(item.split(":")[0] for item in missing)
+        print(f'arima-assets: missing: {names} (shown as <unset: NAME>; see "missing" above)', file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `arima-assets` console script."""
     args = _parser().parse_args(argv)
@@ -54,11 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                 from arima_assets.pipeline import ignore_dagster_warnings
 
                 ignore_dagster_warnings()  # dagster-mlflow's beta notice at import is not for the user
-                from arima_assets.defs.resources import store_locations
-
-            config = get_arima_config(args.environment)
-            print(json.dumps({"stores": store_locations(config), "settings": config.public_dict()}, indent=2))
-            return 0
+                return _show_config(args.environment)
         if args.command == "init":
             with warnings.catch_warnings():
                 from arima_assets.pipeline import ignore_dagster_warnings

@@ -23,6 +23,7 @@ from arima_assets.data import ABSENT_WEEKS
 from arima_assets.environment import ENVIRONMENTS, get_environment, redact_uri, state_dir
 from arima_assets.forecasting import DEFAULT_DRIFT_THRESHOLD, SEARCH_SPACES
 from arima_assets.triggers import DEFAULT_TRIGGER_TIMEOUT_SECONDS, parse_trigger_paths
+from arima_assets.triggers.calendar import check_calendar
 
 __all__ = [
     "MAX_SEED",
@@ -124,6 +125,19 @@ def _trigger_paths_ok(text: str) -> bool:
     return True
 
 
+class _Detail(ValueError):
+    """A check's own explanation of a bad value, appended to the message of :func:`_parse`."""
+
+
+def _calendar_ok(path: str) -> bool:
+    if path.strip():
+        try:
+            check_calendar(path.strip())  # an existing file must parse; a missing one is read when it appears
+        except ValueError as exc:
+            raise _Detail(str(exc)) from exc
+    return True
+
+
 _RULES: dict[str, _Rule] = {
     "n_trials": _Rule(int, "an integer >= 1", lambda v: v >= 1),
     "patience": _Rule(int, "an integer >= 1", lambda v: v >= 1),
@@ -146,7 +160,9 @@ _RULES: dict[str, _Rule] = {
     "custom_triggers": _Rule(
         str, "comma-separated import paths package.module:attribute of custom triggers", _trigger_paths_ok
     ),
-    "trigger_calendar": _Rule(str, "a csv of isbn,date[,event,lead_weeks] rows, or empty", lambda v: True),
+    "trigger_calendar": _Rule(
+        str, "a csv with the header line isbn,date,event,lead_weeks and a row per event, or empty", _calendar_ok
+    ),
     "trigger_timeout_seconds": _Rule(
         float,
         "a number of seconds > 0 (a custom trigger slower than this to load or answer counts as failed)",
@@ -224,11 +240,13 @@ def _parse(name: str, raw: Any, source: str) -> Any:
             raise ValueError
         elif rule.kind is bool and not isinstance(raw, bool):
             raise ValueError
-        ok = rule.check(value)
+        ok, detail = rule.check(value), ""
+    except _Detail as exc:
+        ok, detail = False, f": {exc}"
     except (TypeError, ValueError):
-        ok = False
+        ok, detail = False, ""
     if not ok:
-        raise ValueError(f"{source}={raw!r} is invalid for {name}: expected {rule.allowed}")
+        raise ValueError(f"{source}={raw!r} is invalid for {name}: expected {rule.allowed}{detail}")
     return value
 
 

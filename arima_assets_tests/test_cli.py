@@ -44,6 +44,69 @@ def test_config_command_prints_effective_settings(
     assert shown["stores"]["model_store"].endswith("models") and "s3cret" not in json.dumps(shown)
 
 
+def test_config_in_production_shows_placeholders_and_what_is_missing(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("DAGSTER_HOME", "ARIMA_DAGSTER_PG_URL", "ARIMA_CELERY_BACKEND", "ARIMA_CELERY_QUEUE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ARIMA_CELERY_BROKER", "pyamqp://guest:s3cret@rabbit.internal:5672//")
+
+    assert main(["config", "--env", "production"]) == 0  # MLFLOW_TRACKING_URI unset: shown, not an error
+
+    captured = capsys.readouterr()
+    shown = json.loads(captured.out)
+    stores = shown["stores"]
+    assert shown["settings"]["n_trials"] == 25
+    assert stores["mlflow_tracking_uri"] == "<unset: MLFLOW_TRACKING_URI>"
+    assert stores["dagster_storage"].startswith("postgres <unset: ARIMA_DAGSTER_PG_URL>")
+    assert stores["celery_broker"] == "pyamqp://***@rabbit.internal:5672//" and "s3cret" not in captured.out
+    assert stores["celery_backend"] == "<unset: ARIMA_CELERY_BACKEND>" and stores["celery_queue"] == "dagster"
+    missing = [item.split(":")[0] for item in shown["missing"]]  # ARIMA_STATE_DIR is set by the test fixture
+    assert missing == ["DAGSTER_HOME", "ARIMA_DAGSTER_PG_URL", "MLFLOW_TRACKING_URI", "ARIMA_CELERY_BACKEND"]
+    assert captured.err.startswith("arima-assets: missing: DAGSTER_HOME, ARIMA_DAGSTER_PG_URL, MLFLOW_TRACKING_URI")
+
+
+def test_config_in_development_lists_nothing_missing(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "--env", "development"]) == 0
+    captured = capsys.readouterr()
+    assert "missing" not in json.loads(captured.out) and captured.err == ""
+    assert "celery_broker" not in captured.out
+
+
+def test_a_calendar_without_its_header_line_stops_config_and_run_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calendar = tmp_path / "calendar.csv"
+    calendar.write_text(f"{SMALL_ISBNS[0]},2030-03-01,TV adaptation,4\n")
+    monkeypatch.setenv("ARIMA_TRIGGER_CALENDAR", str(calendar))
+
+    assert main(["config", "--env", "testing"]) == 2
+    assert main(["run", "--env", "testing", "--output-dir", str(tmp_path / "out")]) == 2
+
+    errors = capsys.readouterr().err.splitlines()
+    assert len(errors) == 2
+    for error in errors:
+        assert (
+            f"trigger calendar {str(calendar)!r} must start with the header line 'isbn,date,event,lead_weeks'" in error
+        )
+        assert "is a data row: add the header line above it" in error
+    assert not (tmp_path / "out").exists()  # nothing ran
+
+
+def test_config_names_a_calendar_file_that_does_not_exist_yet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARIMA_TRIGGER_CALENDAR", str(tmp_path / "later.csv"))
+
+    assert main(["config", "--env", "testing"]) == 0
+
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["missing"] == [
+        f"ARIMA_TRIGGER_CALENDAR: {tmp_path / 'later.csv'} does not exist yet "
+        + ("(the release calendar cannot fire until it does)")
+    ]
+
+
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
     """`python -m arima_assets.cli run` in a new process, as a user starts it: Python's default warning filters

@@ -57,6 +57,9 @@ def test_a_bad_calendar_names_the_file_and_row(tmp_path: Path) -> None:
     (tmp_path / "calendar.csv").write_text("isbn,when\n1,2\n")
     with pytest.raises(ValueError, match=r"lacks the column\(s\) \['date'\]"):
         trigger(TriggerContext(ISBN, NOW, None))
+    (tmp_path / "calendar.csv").write_text(f"{ISBN},2024-08-20,reissue,4\n")  # no header line
+    with pytest.raises(ValueError, match=r"must start with the header line 'isbn,date,event,lead_weeks'.* data row"):
+        trigger(TriggerContext(ISBN, NOW, None))
 
 
 def test_plugins_load_by_path_and_bad_paths_are_named() -> None:

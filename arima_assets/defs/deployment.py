@@ -9,6 +9,7 @@ slots.
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -28,8 +29,11 @@ __all__ = [
     "celery_execution_config",
     "build_executor",
     "is_scaled_out",
+    "missing_production_settings",
     "prepare_stores",
     "postgres_maintenance",
+    "production_services",
+    "unset",
 ]
 
 #: Dagster pool of the model step: its limit is the number of fits that may run at once.
@@ -42,6 +46,51 @@ CELERY_CONFIG_FILE = resources.files("arima_assets.deploy") / "celery.yaml"
 #: sessions) that share one broker stay apart by using different queues.
 CELERY_QUEUE_ENV = "ARIMA_CELERY_QUEUE"
 DEFAULT_CELERY_QUEUE = "dagster"
+CELERY_BROKER_ENV = "ARIMA_CELERY_BROKER"
+CELERY_BACKEND_ENV = "ARIMA_CELERY_BACKEND"
+#: Postgres URI of the production Dagster instance (runs, event logs, schedules), read by deploy/dagster.yaml.
+DAGSTER_PG_URL_ENV = "ARIMA_DAGSTER_PG_URL"
+
+#: What every production process needs in its environment, and what for (`arima-assets config` lists the unset).
+_PRODUCTION_REQUIRED = {
+    "DAGSTER_HOME": "the folder holding a copy of arima_assets/deploy/dagster.yaml",
+    DAGSTER_PG_URL_ENV: "the Postgres URI of Dagster's runs, events and schedules",
+    "MLFLOW_TRACKING_URI": "the MLflow server; ARIMA_MLFLOW_TRACKING_URI also works",
+    "ARIMA_STATE_DIR": "a folder every worker reaches, for the model store, tables and reports",
+    CELERY_BROKER_ENV: "the Celery broker URL, e.g. pyamqp://127.0.0.1:5672// (RabbitMQ)",
+    CELERY_BACKEND_ENV: "the Celery result backend, e.g. rpc://",
+}
+
+
+def unset(name: str) -> str:
+    """The placeholder `arima-assets config` shows for an unset environment variable."""
+    return f"<unset: {name}>"
+
+
+def _is_set(name: str) -> bool:
+    if name == "MLFLOW_TRACKING_URI":
+        return any(os.environ.get(n, "").strip() for n in ("ARIMA_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"))
+    return bool(os.environ.get(name, "").strip())
+
+
+def missing_production_settings() -> list[str]:
+    """The production environment variables this process lacks, each as ``NAME: what it is``."""
+    return [f"{name}: {what}" for name, what in _PRODUCTION_REQUIRED.items() if not _is_set(name)]
+
+
+def production_services() -> dict[str, str]:
+    """The production Dagster store and Celery settings from this process's environment, credentials redacted
+    (``<unset: NAME>`` for a missing one)."""
+
+    def shown(name: str) -> str:
+        return redact_uri(env_text(name, unset(name)))
+
+    return {
+        "dagster_storage": f"postgres {shown(DAGSTER_PG_URL_ENV)} (runs, events, schedules; deploy/dagster.yaml)",
+        "celery_broker": shown(CELERY_BROKER_ENV),
+        "celery_backend": shown(CELERY_BACKEND_ENV),
+        "celery_queue": env_text(CELERY_QUEUE_ENV, DEFAULT_CELERY_QUEUE),
+    }
 
 
 def is_scaled_out(environment: str) -> bool:

@@ -9,7 +9,7 @@ import pandas as pd
 from upath import UPath
 
 from arima_assets.config import ENV_VARS, ArimaConfig
-from arima_assets.defs.deployment import is_scaled_out
+from arima_assets.defs.deployment import is_scaled_out, production_services, unset
 from arima_assets.defs.tracking import mlflow_resource
 from arima_assets.environment import redact_uri
 from arima_assets.store import ModelStore
@@ -138,16 +138,23 @@ def store_locations(config: ArimaConfig) -> dict[str, str]:
     """Where this deployment keeps each store (credentials redacted): shown by `arima-assets config` and in the
     retraining report's metadata."""
     state = Path(config.state_dir)
-    return {
+    if is_scaled_out(config.environment):
+        instance = os.environ.get("DAGSTER_HOME") or unset("DAGSTER_HOME")
+    else:
+        instance = os.environ.get("DAGSTER_HOME", "DAGSTER_HOME (unset)")
+        instance += " for dagster dev; <output_dir>/dagster for the CLI and the Python API"
+    locations = {
         "environment": config.environment,
-        "dagster_instance": os.environ.get("DAGSTER_HOME", "DAGSTER_HOME (unset)")
-        + " for dagster dev; <output_dir>/dagster for the CLI and the Python API",
+        "dagster_instance": instance,
         "model_store": str(state / "models"),
         "tables": str(state / "tables"),
         "reports": str(state / "reports"),
         "mlflow_tracking_uri": redact_uri(config.mlflow_tracking_uri),
         "sales_path": config.sales_path,
     }
+    if is_scaled_out(config.environment):
+        locations.update(production_services())
+    return locations
 
 
 def build_resources(config: ArimaConfig) -> dict[str, object]:

@@ -1,7 +1,8 @@
 """Retrain before a known promotion or reissue: a release calendar as a custom trigger.
 
-The calendar is a csv with the columns ``isbn``, ``date`` (YYYY-MM-DD) and optionally ``event`` (text shown in
-the reason) and ``lead_weeks`` (default 4). For each event the trigger fires from ``lead_weeks`` before its
+The calendar is a csv whose first line is the header ``isbn,date,event,lead_weeks``: ``isbn``, ``date``
+(YYYY-MM-DD, or YYYY-MM-DDTHH:MM, in UTC) and optionally ``event`` (text shown in the reason) and ``lead_weeks``
+(default 4). For each event the trigger fires from ``lead_weeks`` before its
 date until the date, unless the champion was trained or confirmed inside that window already: the title enters
 the event with a model fitted on its latest weeks, once per event. The file is re-read when it changes.
 """
@@ -16,9 +17,11 @@ from pathlib import Path
 
 from arima_assets.triggers import TriggerContext, Verdict
 
-__all__ = ["CalendarEvent", "ReleaseCalendarTrigger", "read_calendar"]
+__all__ = ["CALENDAR_HEADER", "CalendarEvent", "ReleaseCalendarTrigger", "check_calendar", "read_calendar"]
 
 DEFAULT_LEAD_WEEKS = 4
+CALENDAR_HEADER = "isbn,date,event,lead_weeks"
+"""The header line a calendar csv starts with (``event`` and ``lead_weeks`` may be left out)."""
 
 
 @dataclass(frozen=True)
@@ -54,9 +57,21 @@ def read_calendar(path: str | Path) -> tuple[CalendarEvent, ...]:
 def _read_calendar(path: str, mtime_ns: int) -> tuple[CalendarEvent, ...]:
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        missing = {"isbn", "date"} - set(reader.fieldnames or [])
+        header = [name.strip() for name in reader.fieldnames or []]
+        reader.fieldnames = header
+        missing = {"isbn", "date"} - set(header)
         if missing:
-            raise ValueError(f"trigger calendar {path!r} lacks the column(s) {sorted(missing)}")
+            first = ",".join(header)
+            looks_like_data = bool(header) and header[0].replace("-", "").isdigit()
+            raise ValueError(
+                f"trigger calendar {path!r} must start with the header line {CALENDAR_HEADER!r} (event and "
+                f"lead_weeks may be left out); its first line {first!r} "
+                + (
+                    "is a data row: add the header line above it"
+                    if looks_like_data
+                    else f"lacks the column(s) {sorted(missing)}"
+                )
+            )
         events = []
         for row_number, row in enumerate(reader, start=2):
             try:
@@ -69,6 +84,18 @@ def _read_calendar(path: str, mtime_ns: int) -> tuple[CalendarEvent, ...]:
             isbn = (row["isbn"] or "").strip()
             events.append(CalendarEvent(isbn, date, (row.get("event") or "event").strip() or "event", lead))
     return tuple(events)
+
+
+def check_calendar(path: str | Path) -> None:
+    """Read a configured calendar once when the settings are built, so a malformed file (no header line, a bad
+    date) fails the command or the code location at load time, naming the file. A file that does not exist yet
+    passes: it is read when it appears (the trigger reports it as unreadable until then).
+
+    Raises:
+        ValueError: the file exists but cannot be read or parsed (see :func:`read_calendar`).
+    """
+    if Path(path).exists():
+        read_calendar(path)
 
 
 class ReleaseCalendarTrigger:
