@@ -29,6 +29,12 @@ Validation policy (what :func:`load_sales` does with bad input):
 * ``End Date`` is authoritative for the week. ``Interval`` only guards against typos: week numbering
   conventions differ at year ends (week 53 or week 1), so the Saturday of ISO week ``WW`` of ``YYYY``
   may differ from ``End Date`` by at most 7 days.
+* A title whose series would be mostly invented is rejected, with a reason naming the file, sheet and rows:
+  rows with an empty or invalid ISBN cell that continue the title's block (same or empty Title, a date in
+  End Date: merged ISBN cells) for weeks it has no other row for; more of its rows skipped for an impossible
+  week than kept; or a series of at least :data:`PADDING_CHECK_WEEKS` weeks with fewer than
+  :data:`MIN_REPORTED_SHARE` of them reported (rows with sales or an explicit 0), the rest invented zero weeks.
+  A title reported in a full export with some zero-sale weeks omitted is not affected.
 * ``Value``, ``ASP`` and ``RRP`` are informational: an unparseable entry becomes NaN (counted in the
   log), it does not reject the row.
 
@@ -78,6 +84,7 @@ from arima_assets.data.validation import (
     check_max_weekly_volume,
     drop_conflicts,
     drop_impossible_weeks,
+    orphan_rows,
     validate_table,
 )
 
@@ -88,6 +95,8 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "SHEETS",
     "SUPPORTED_EXTENSIONS",
+    "MIN_REPORTED_SHARE",
+    "PADDING_CHECK_WEEKS",
     "AbsentWeeks",
     "RowProblem",
     "SalesData",
@@ -96,6 +105,12 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+MIN_REPORTED_SHARE = 0.05
+"""Share of a title's weeks that must be reported rows (sales or an explicit 0) once its series is
+:data:`PADDING_CHECK_WEEKS` long: below it the series is mostly invented zero weeks, and the title is rejected."""
+PADDING_CHECK_WEEKS = 52
+"""Series length from which :data:`MIN_REPORTED_SHARE` applies (a shorter title gets the short-series fallback)."""
 
 
 def _run_day(run_date: date | str | pd.Timestamp | None) -> pd.Timestamp:
@@ -132,6 +147,71 @@ def _emptied_isbns(before: pd.Series, after: pd.Series, first: dict[str, RowProb
     }
 
 
+def _weeks_span(first: pd.Series, last: pd.Series) -> pd.Series:
+    return (last - first).dt.days // 7 + 1
+
+
+def _incomplete_titles(
+    rows: pd.DataFrame, orphans: pd.DataFrame, skipped: pd.Series, absent_weeks: AbsentWeeks
+) -> dict[str, RowProblem]:
+    """ISBN -> why the title is rejected, for titles whose series would be mostly invented weeks.
+
+    * Rows lost to their ISBN cell (`orphans`: merged or empty ISBN cells below the title's first row): any such
+      row for a week the title has no other row for rejects it, since that week would read as zero sales.
+    * Most rows skipped for an impossible week (`skipped`: ISBN -> rows skipped, more than it keeps).
+    * Mostly padding: a series of :data:`PADDING_CHECK_WEEKS` weeks or more of which fewer than
+      :data:`MIN_REPORTED_SHARE` are reported rows, the rest zeros invented for weeks without a row.
+    """
+    problems: dict[str, RowProblem] = {}
+    if rows.empty:
+        return problems
+    groups = rows.groupby("isbn")
+    kept = groups.size()
+    firsts = rows.drop_duplicates("isbn").set_index("isbn")
+
+    def where(isbn: str) -> str:
+        return f"{firsts.at[isbn, 'source']} row {int(firsts.at[isbn, 'row'])}"
+
+    def reject(isbn: str, text: str) -> None:
+        first = firsts.loc[isbn]
+        problems.setdefault(isbn, RowProblem(first["file"], first["sheet"], int(first["row"]), first["raw_isbn"], text))
+
+    if not orphans.empty:
+        known = set(zip(rows["isbn"], rows["week_end"], strict=True))
+        lost = orphans[[(i, w) not in known for i, w in zip(orphans["isbn"], orphans["week_end"], strict=True)]]
+        for isbn, group in lost[lost["isbn"].isin(kept.index)].groupby("isbn", sort=True):
+            first = group.iloc[0]
+            reject(
+                str(isbn),
+                f"title rejected: {len(group)} row(s) below its first row ({where(isbn)}) have an empty or invalid "
+                f"ISBN cell but belong to it (same or empty Title; merged ISBN cells?), first {first['source']} row "
+                f"{int(first['row'])}: {first['problem']}; kept with its {kept[isbn]} other row(s), it would read "
+                f"those {len(group)} week(s) as zero sales",
+            )
+    for isbn, count in skipped[skipped.index.isin(kept.index)].items():
+        if count > kept[isbn]:
+            reject(
+                str(isbn),
+                f"title rejected: {count} of its {count + kept[isbn]} rows were skipped for an impossible week "
+                f"(first row {where(isbn)}); the rest is too little to stand for the title",
+            )
+    first_week = groups["week_end"].min()
+    if absent_weeks == "zero":
+        last_week = file_last_weeks(rows).reindex(first_week.index)
+    else:
+        last_week = groups["week_end"].max()
+    weeks = _weeks_span(first_week, last_week)
+    padded = weeks[(weeks >= PADDING_CHECK_WEEKS) & (kept < MIN_REPORTED_SHARE * weeks)]
+    for isbn, n_weeks in padded.items():
+        reject(
+            str(isbn),
+            f"title rejected: its series is mostly padding: {kept[isbn]} reported row(s) (first {where(isbn)}) in "
+            f"{n_weeks} weeks, the other {n_weeks - kept[isbn]} would be invented zero weeks (fewer than "
+            f"{MIN_REPORTED_SHARE:.0%} of the weeks reported)",
+        )
+    return problems
+
+
 def _log_summary(data: SalesData, n_identical: int) -> None:
     frame = data.frame
     logger.info(
@@ -157,7 +237,7 @@ def _log_summary(data: SalesData, n_identical: int) -> None:
     if data.rejected:
         by_kind: dict[str, int] = {}
         for p in data.rejected:
-            kind = p.problem.split(":", 1)[0] if p.problem.startswith("column") else "conflicting repeat"
+            kind = p.problem.split(":", 1)[0] if p.problem.startswith(("column", "title")) else "conflicting repeat"
             by_kind[kind] = by_kind.get(kind, 0) + 1
         skipped = sorted(data.rejected_isbns)
         logger.warning(
@@ -206,6 +286,7 @@ def load_sales(
     files = resolve_paths(paths)
     parsed: list[pd.DataFrame] = []
     rejected: list[RowProblem] = []
+    orphans: list[pd.DataFrame] = []
     for path in files:
         file_rows: list[pd.DataFrame] = []
         for table in read_tables(path):
@@ -213,6 +294,7 @@ def load_sales(
             rejected.extend(isbn_problems)
             rejected.extend(row_problems)
             file_rows.append(rows)
+            orphans.append(orphan_rows(table, rows, isbn_problems))
         if sum(len(r) for r in file_rows) == 0:
             first = "; ".join(str(p) for p in rejected[-3:])
             raise SalesDataError(f"{path}: no row has a valid ISBN (e.g. {first})")
@@ -223,6 +305,7 @@ def load_sales(
     rows = rows[~rows["isbn"].isin(rejected_isbns)]
     before = rows["isbn"]
     rows, week_problems, first_week_problem = drop_impossible_weeks(rows, run_day)
+    skipped = before.value_counts().sub(rows["isbn"].value_counts(), fill_value=0).astype(int)
     rejected.extend(week_problems)
     rejected_isbns.update(_emptied_isbns(before, rows["isbn"], first_week_problem))
     rows, conflicts, n_identical = drop_conflicts(rows)
@@ -232,6 +315,11 @@ def load_sales(
             f"conflicting volumes for one week: {problem.source} row {problem.row}: {problem.problem}"
         )
     rows = rows[~rows["isbn"].isin(rejected_isbns)]
+    incomplete = _incomplete_titles(rows, pd.concat(orphans, ignore_index=True), skipped[skipped > 0], absent_weeks)
+    for isbn, problem in incomplete.items():
+        rejected_isbns[isbn] = problem.problem.removeprefix("title rejected: ")
+    rejected[:0] = incomplete.values()  # listed first: the metadata shows the first rows only
+    rows = rows[~rows["isbn"].isin(incomplete)]
     if rows.empty:
         raise SalesDataError(
             f"no ISBN could be loaded from {', '.join(str(f) for f in files)}: "

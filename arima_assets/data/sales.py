@@ -175,7 +175,10 @@ class SalesData:
         if key not in volumes:
             if key in self.rejected_isbns:
                 raise KeyError(f"ISBN {key} was rejected while loading: {self.rejected_isbns[key]}")
-            raise KeyError(f"ISBN {key} is not in the sales data ({len(volumes)} ISBNs loaded)")
+            raise KeyError(
+                f"ISBN {key} is not in the sales data ({len(volumes)} ISBNs loaded): absent from the sales files, or "
+                "rejected while loading (the ingest's rejected rows say why)"
+            )
         return key
 
     def _weeks(self, first: pd.Timestamp, stop: pd.Timestamp) -> pd.DatetimeIndex:

@@ -29,6 +29,7 @@ __all__ = [
     "check_max_weekly_volume",
     "drop_conflicts",
     "drop_impossible_weeks",
+    "orphan_rows",
     "validate_table",
 ]
 
@@ -245,6 +246,56 @@ def validate_table(
         if unparsed:
             logger.warning("%s: %d %s cell(s) are not numbers; stored as NaN", table.where(), unparsed, column)
     return parsed.reset_index(drop=True), isbn_problems, row_problems
+
+
+def orphan_rows(table: Table, parsed: pd.DataFrame, isbn_problems: list[RowProblem]) -> pd.DataFrame:
+    """The rows with an empty or invalid ISBN cell that continue the block of the title above them.
+
+    A sheet whose ISBN cells were merged over a title's rows (or whose ISBN was typed once per block) holds the
+    ISBN in the block's first row only: the rows below are rejected for their ISBN, and the title would keep one
+    week and read the others as zero sales. Such a row belongs to the nearest row above it with a valid ISBN
+    when its Title cell is that row's title or empty (Title merged too) and its End Date is a date; a row with
+    another title ends the block.
+
+    Args:
+        table: the table as read.
+        parsed: :func:`validate_table`'s rows of valid ISBNs (``isbn``, ``title``, ``row``).
+        isbn_problems: :func:`validate_table`'s problems of the rows with an invalid ISBN.
+
+    Returns:
+        One row per orphan: ``isbn`` (the owning title's ISBN), ``week_end`` (NaT if not a date), ``source``,
+        ``row`` (the Excel row) and ``problem`` (why its ISBN was rejected).
+    """
+    columns = ["isbn", "week_end", "source", "row", "problem"]
+    if not isbn_problems or parsed.empty:
+        return pd.DataFrame(columns=columns)
+    position = pd.Series(np.arange(len(table.rows)), index=table.rows)
+    titles = table.cells["Title"].where(~blank_cells(table.cells["Title"]), "").astype(str).str.strip()
+    owner = pd.Series(np.nan, index=titles.index, dtype=object)
+    owner_title = pd.Series(np.nan, index=titles.index, dtype=object)
+    at = position[parsed["row"].to_numpy()].to_numpy()
+    owner.iloc[at] = parsed["isbn"].to_numpy()
+    owner_title.iloc[at] = parsed["title"].to_numpy()
+    bad = position[[p.row for p in isbn_problems]].to_numpy()
+    above = owner_title.ffill().iloc[bad]
+    row_titles = titles.iloc[bad]
+    belongs = (row_titles == "") | (row_titles == above)
+    breaker = "\x00"
+    owner.iloc[bad[~belongs.to_numpy()]] = breaker  # another title ends the block above
+    owners = owner.ffill().iloc[bad]
+    weeks = pd.to_datetime(_by_unique(table.cells["End Date"].iloc[bad], _parse_date))
+    keep = (belongs & owners.notna() & (owners != breaker) & weeks.notna()).to_numpy()
+    problems = [p.problem for p in isbn_problems]
+    return pd.DataFrame(
+        {
+            "isbn": owners.to_numpy()[keep],
+            "week_end": weeks.to_numpy()[keep],
+            "source": table.source,
+            "row": table.rows[bad][keep],
+            "problem": np.asarray(problems, dtype=object)[keep],
+        },
+        columns=columns,
+    )
 
 
 def drop_conflicts(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, RowProblem], int]:

@@ -11,13 +11,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from arima_assets import book_sales_arima_modeling_pipeline
 from arima_assets.config import get_arima_config
 from arima_assets.data import SalesDataError, load_sales
 from arima_assets.decision import decide
-from arima_assets_tests.conftest import SMALL_ISBNS, small_sales_frame, write_sales
+from arima_assets_tests.conftest import SMALL_ISBNS, SMALL_WEEKS, small_sales_frame, write_sales
 from arima_assets_tests.reliability import broken_plugins
 from arima_assets_tests.test_decision import NOW, record_for, weekly
 
@@ -113,6 +114,76 @@ def test_a_broken_plugin_does_not_fail_or_stall_a_pipeline_call(tmp_path: Path, 
     reasons = "\n".join(decision["reasons"])
     for name in ("text_observed", "exits", "stalls", f"{PLUGINS}:Misnamed"):
         assert f"[{name}]" in reasons, reasons
+
+
+# ---------------------------------------------------------------- class 3: no title trained mostly on padding
+
+
+def _merged_isbn_workbook(path: Path, weeks: int = SMALL_WEEKS) -> Path:
+    """The small sales frame as an xlsx sheet whose ISBN cells are merged over each title's block of rows."""
+    import openpyxl
+
+    frame = small_sales_frame(weeks=weeks).sort_values(["ISBN", "End Date"]).reset_index(drop=True)
+    frame.to_excel(path, index=False, sheet_name="F Adult Fiction")
+    book = openpyxl.load_workbook(path)
+    for isbn in SMALL_ISBNS[:1]:
+        block = frame.index[frame["ISBN"].astype(str) == isbn]
+        book.active.merge_cells(f"A{block[0] + 2}:A{block[-1] + 2}")
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("absent_weeks", ["zero", "unknown"])
+def test_merged_isbn_cells_reject_the_title_naming_the_sheet_and_rows(tmp_path: Path, absent_weeks: str) -> None:
+    data = load_sales(_merged_isbn_workbook(tmp_path / "export.xlsx"), absent_weeks=absent_weeks)
+    assert data.isbns() == [SMALL_ISBNS[1]], "the title with merged ISBN cells is not kept on 1 real week"
+    reason = data.rejected_isbns[ISBN]
+    assert "199 row(s) below its first row (export.xlsx:F Adult Fiction row 202) " in reason
+    assert "merged ISBN cells?" in reason and "ISBN '': empty" in reason
+    assert str(data.rejected[0]).startswith(
+        "export.xlsx:F Adult Fiction row 202 (ISBN '9780722532935'): title rejected"
+    )
+    with pytest.raises(KeyError, match=r"was rejected while loading: 199 row\(s\) below its first row"):
+        data.weekly_series(ISBN)
+
+
+def test_one_lost_week_of_a_title_rejects_it_but_other_bad_rows_do_not(tmp_path: Path) -> None:
+    frame = small_sales_frame()
+    lost = frame.index[frame["ISBN"].astype(str) == ISBN][50]
+    frame["ISBN"] = frame["ISBN"].astype(str)
+    frame.loc[lost, "ISBN"] = ""  # an empty ISBN cell inside the title's rows: its week would read as 0
+    stray = frame.iloc[[0]].assign(ISBN="", Title="Grand total", **{"End Date": "", "Volume": 123456})
+    data = load_sales(write_sales(pd.concat([frame, stray]), tmp_path / "export.csv"), absent_weeks="zero")
+    assert data.isbns() == [SMALL_ISBNS[1]]
+    assert "1 row(s) below its first row (export.csv row 2)" in data.rejected_isbns[ISBN]
+    assert len(data.rejected) == 3, "the lost row, the total row and the title's rejection are all listed"
+
+
+def test_a_series_that_is_mostly_padding_is_rejected_a_sparse_title_is_not(tmp_path: Path) -> None:
+    frame = small_sales_frame()
+    rows = frame[frame["ISBN"].astype(str) == ISBN]
+    sparse = frame[frame["ISBN"].astype(str) == SMALL_ISBNS[1]].iloc[::4]  # sells one week in four: kept
+    export = pd.concat([rows.iloc[:3], sparse])  # the title's first 3 weeks, then nothing in a 200-week file
+    data = load_sales(write_sales(export, tmp_path / "export.csv"), absent_weeks="zero")
+    assert data.isbns() == [SMALL_ISBNS[1]] and len(data.weekly_series(SMALL_ISBNS[1])) == 197
+    assert data.rejected_isbns[ISBN] == (
+        "its series is mostly padding: 3 reported row(s) (first export.csv row 2) in 197 weeks, the other 194 would "
+        "be invented zero weeks (fewer than 5% of the weeks reported)"
+    )
+    short = load_sales(tmp_path / "export.csv", absent_weeks="unknown")  # the title ends at its own last row
+    assert short.isbns() == sorted(SMALL_ISBNS) and len(short.weekly_series(ISBN)) == 3
+
+
+def test_a_title_whose_sheet_lost_its_isbns_is_reported_failed_not_forecast(tmp_path: Path) -> None:
+    write_sales(small_sales_frame(), tmp_path / "sales" / "export.csv")
+    config = _config(tmp_path, absent_weeks="zero")
+    assert book_sales_arima_modeling_pipeline(tmp_path / "out", [ISBN], config)["successful_models"] == 1
+    (tmp_path / "sales" / "export.csv").unlink()
+    _merged_isbn_workbook(tmp_path / "sales" / "export.xlsx")  # the same weeks, re-exported with merged cells
+    report = book_sales_arima_modeling_pipeline(tmp_path / "out", [ISBN], config)
+    decision = report["decisions"][ISBN]
+    assert report["failed_models"] == 1 and decision["status"] == "failed", decision
+    assert "rejected while loading" in decision["error"], decision["error"]
 
 
 # ---------------------------------------------------------------- class 4: the real problem is named
