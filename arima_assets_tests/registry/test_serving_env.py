@@ -34,7 +34,17 @@ def _fresh_virtualenv(folder: Path, requirements: Path) -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(folder)], cwd=folder.parent, env=env, check=True, timeout=300)
     python = folder / "bin" / "python"
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", str(requirements)],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-compile",
+            "--disable-pip-version-check",
+            "-r",
+            str(requirements),
+        ],
         cwd=folder.parent,
         env=env,
         capture_output=True,
