@@ -2,11 +2,18 @@
 
 Plain Python (no Dagster): `arima_assets.defs.alerts` decides when an alert is due. A failing webhook never
 raises here; `post_json` returns a `Delivery` whose error text never contains the URL's credentials.
+
+Once a POST is sent its answer is awaited for the policy's full `timeout_seconds` (a time budget only decides
+whether an attempt starts, it never cuts one short), and a POST that got no answer in time is not repeated in the
+same call: the webhook may have received it, and a second POST would deliver the alert twice. Each payload
+carries an `alert_id` (also sent as the `Idempotency-Key` header), the same for every POST of one alert, so a
+receiver can drop the rare repeat after such a timeout.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import time
@@ -24,6 +31,7 @@ __all__ = [
     "Alert",
     "Delivery",
     "RetryPolicy",
+    "alert_id",
     "alert_payload",
     "alert_text",
     "describe_webhook",
@@ -51,23 +59,26 @@ class Alert:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard one alert is pushed in one sensor evaluation: `attempts` POSTs of at most `timeout_seconds`
-    each, waiting `backoff_seconds`, then twice as long, ... between them, all within `max_total_seconds`."""
+    """How hard one alert is pushed in one sensor evaluation: up to `attempts` POSTs, each awaiting its answer for
+    `timeout_seconds`, waiting `backoff_seconds`, then twice as long, ... between them; no attempt starts after
+    `max_total_seconds` (an attempt under way is not cut short)."""
 
     attempts: int = 3
-    timeout_seconds: float = 5.0
+    timeout_seconds: float = 10.0
     backoff_seconds: float = 1.0
     max_total_seconds: float = 20.0
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """Outcome of `post_json`: `ok` on a 2xx answer; `error` is safe to log."""
+    """Outcome of `post_json`: `ok` on a 2xx answer; `error` is safe to log. `unconfirmed`: the last POST was sent
+    but not answered in time, so the webhook may have received it."""
 
     ok: bool
     attempts: int
     status: int | None = None
     error: str | None = None
+    unconfirmed: bool = False
 
 
 def _number(value: float | None) -> str:
@@ -82,6 +93,12 @@ def alert_text(alert: Alert) -> str:
     if alert.run_id:
         text += f" [run {alert.run_id[:8]}]"
     return text
+
+
+def alert_id(alert: Alert) -> str:
+    """A stable id of one alert (ISBN, check, run and evaluation time): the same for every POST of it."""
+    key = f"{alert.asset}|{alert.check}|{alert.isbn}|{alert.run_id or ''}|{alert.evaluated_at or ''}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def alert_payload(alert: Alert) -> dict[str, object]:
@@ -100,6 +117,7 @@ def alert_payload(alert: Alert) -> dict[str, object]:
         "reason": alert.reason,
         "run_id": alert.run_id,
         "evaluated_at": evaluated_at,
+        "alert_id": alert_id(alert),
     }
 
 
@@ -133,6 +151,8 @@ def _request(url: str, payload: Mapping[str, object]) -> urllib.request.Request:
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValueError("webhook URL must be http(s)://host/...")
     headers = {"Content-Type": "application/json", "User-Agent": "arima-assets-alerts"}
+    if isinstance(payload.get("alert_id"), str):
+        headers["Idempotency-Key"] = str(payload["alert_id"])
     if parts.username is not None:
         userinfo = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
         headers["Authorization"] = "Basic " + base64.b64encode(userinfo.encode()).decode()
@@ -151,17 +171,32 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_NoRedirect())
 
 
-def _attempt(request: urllib.request.Request, timeout: float) -> tuple[int | None, str | None, bool]:
-    """One POST: (status, error, retryable)."""
+@dataclass(frozen=True)
+class _Answer:
+    status: int | None
+    error: str | None
+    retryable: bool
+    unconfirmed: bool = False  # sent, but no answer in time: the webhook may have it
+
+
+def _attempt(request: urllib.request.Request, timeout: float) -> _Answer:
+    """One POST."""
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            response.read(65536)
-            return response.status, None, False
+        response = _OPENER.open(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}", exc.code in _RETRYABLE_STATUS
-    except (urllib.error.URLError, OSError) as exc:  # refused, DNS, timeout (TimeoutError is an OSError)
-        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        return None, f"{type(reason).__name__}: {reason}", True
+        return _Answer(exc.code, f"HTTP {exc.code}", exc.code in _RETRYABLE_STATUS)
+    except urllib.error.URLError as exc:  # before the request was sent: refused, DNS, connect timeout
+        return _Answer(None, f"{type(exc.reason).__name__}: {exc.reason}", True)
+    except TimeoutError:  # sent (urllib wraps errors before that in URLError), no answer within the timeout
+        return _Answer(None, f"no answer within {timeout:g} s after the alert was sent", False, unconfirmed=True)
+    except OSError as exc:  # the connection dropped before an answer
+        return _Answer(None, f"{type(exc).__name__}: {exc}", True)
+    with response:
+        try:
+            response.read(65536)
+        except OSError:
+            pass  # the status is the answer; a slow or cut body does not undo a delivery
+        return _Answer(response.status, None, False)
 
 
 def post_json(
@@ -171,8 +206,10 @@ def post_json(
     deadline: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Delivery:
-    """POST `payload` as JSON to `url`, retrying connection errors, timeouts, 408/425/429 and 5xx with
-    exponential backoff, within `policy` and before the `time.monotonic()` `deadline`. Never raises."""
+    """POST `payload` as JSON to `url`, retrying connection errors, 408/425/429 and 5xx with exponential backoff;
+    no attempt starts after `policy.max_total_seconds` or the `time.monotonic()` `deadline`, and each sent POST
+    awaits its answer for `policy.timeout_seconds`. A POST sent but not answered in time is not repeated
+    (`Delivery.unconfirmed`). Never raises."""
     start = time.monotonic()
     limit = start + policy.max_total_seconds
     limit = min(limit, deadline) if deadline is not None else limit
@@ -180,22 +217,25 @@ def post_json(
         request = _request(url, payload)
     except ValueError as exc:
         return Delivery(ok=False, attempts=0, error=_scrub(str(exc), url))
-    attempts, status, error = 0, None, None
+    attempts, answer = 0, _Answer(None, None, False)
     wait = policy.backoff_seconds
     while attempts < max(1, policy.attempts):
-        remaining = limit - time.monotonic()
-        if remaining <= 0:
-            error = (error + "; " if error else "") + "time budget exhausted"
+        if time.monotonic() >= limit:
+            error = (answer.error + "; " if answer.error else "") + "time budget exhausted"
+            answer = _Answer(answer.status, error, False, answer.unconfirmed)
             break
         attempts += 1
         try:
-            status, error, retryable = _attempt(request, timeout=min(policy.timeout_seconds, remaining))
+            answer = _attempt(request, timeout=policy.timeout_seconds)
         except Exception as exc:  # an alert must never break the caller
-            status, error, retryable = None, f"{type(exc).__name__}: {exc}", True
-        if error is None and status is not None and 200 <= status < 300:
-            return Delivery(ok=True, attempts=attempts, status=status)
-        if not retryable or attempts >= policy.attempts or time.monotonic() + wait >= limit:
+            answer = _Answer(None, f"{type(exc).__name__}: {exc}", True)
+        if answer.error is None and answer.status is not None and 200 <= answer.status < 300:
+            return Delivery(ok=True, attempts=attempts, status=answer.status)
+        if not answer.retryable or attempts >= policy.attempts or time.monotonic() + wait >= limit:
             break
         sleep(wait)
         wait *= 2
-    return Delivery(ok=False, attempts=attempts, status=status, error=_scrub(error or f"HTTP {status}", url))
+    error = answer.error or f"HTTP {answer.status}"
+    return Delivery(
+        ok=False, attempts=attempts, status=answer.status, error=_scrub(error, url), unconfirmed=answer.unconfirmed
+    )

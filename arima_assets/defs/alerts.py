@@ -23,6 +23,7 @@ from arima_assets.alerting import (
     ALERT_WEBHOOK_ENV,
     Alert,
     RetryPolicy,
+    alert_id,
     alert_payload,
     alert_text,
     describe_webhook,
@@ -153,17 +154,23 @@ def _deliver(
     budget_seconds: float,
 ) -> tuple[int, str | None]:
     """Post pending alerts until one fails (the webhook is then down for this evaluation), `max_alerts` were
-    sent or the time budget is spent. Returns (sent, error)."""
+    sent or the time budget is spent (no POST starts after it; one under way gets its full answer time, so a slow
+    webhook that accepts an alert is not cut off and sent it again). Returns (sent, error)."""
     deadline = time.monotonic() + budget_seconds
     sent = 0
     for check, isbn in state.pending_alerts()[:max_alerts]:
+        if time.monotonic() >= deadline:
+            break  # the rest stays pending for the next evaluation
         alert = alerts.get((check, isbn)) or load_alert(context.instance, check, isbn)
         if alert is None:  # the failed evaluation is gone (wiped): nothing to report
             state.close_episode(check, isbn)
             continue
         delivery = post_json(url, alert_payload(alert), retry, deadline=deadline)
         if not delivery.ok:
-            return sent, f"{delivery.error} after {delivery.attempts} attempt(s)"
+            error = f"{delivery.error} after {delivery.attempts} attempt(s)"
+            if delivery.unconfirmed:
+                error += f" (it may have arrived; re-sent later with the same alert_id {alert_id(alert)})"
+            return sent, error
         state.mark_alerted(check, isbn)
         sent += 1
     return sent, None

@@ -208,6 +208,10 @@ def test_one_post_per_failing_isbn_with_the_check_evaluation(registered, instanc
         "reason": DRIFT_REASON,
         "run_id": run_id,
         "evaluated_at": first["evaluated_at"],
+        "alert_id": first["alert_id"],
+    }
+    assert len(first["alert_id"]) == 32 and hook.headers_seen[0]["Idempotency-Key"] in {
+        post["alert_id"] for post in hook.posts
     }
     assert first["text"] == (
         f":warning: arima_assets drift alert. ISBN {FIRST}: check model_drift failed: {DRIFT_REASON} "

@@ -3,12 +3,15 @@ reported by name, never served as a success, and never stops or stalls the rest.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pandas as pd
@@ -267,3 +270,85 @@ def test_an_unusable_sqlite_store_fails_the_call_and_the_cli_by_name(tmp_path: P
     )
     assert cli.returncode == 2 and "Traceback" not in cli.stderr, cli.stderr
     assert re.search(why, cli.stderr), cli.stderr
+
+
+# ---------------------------------------------------------------- class 5: a slow webhook, a killed run
+
+
+class _SlowHook(ThreadingHTTPServer):
+    """A webhook that takes `delay` seconds to answer 200, recording every POST it received."""
+
+    daemon_threads = True
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(("127.0.0.1", 0), _SlowHandler)
+        self.delay = delay
+        self.posts: list[dict] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+
+class _SlowHandler(BaseHTTPRequestHandler):
+    server: _SlowHook
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        self.server.posts.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
+        time.sleep(self.server.delay)  # received (and acted on) now; the answer comes late
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture
+def slow_hook(monkeypatch: pytest.MonkeyPatch) -> Iterator[_SlowHook]:
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    server = _SlowHook(delay=2.0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_slow_webhook_that_answers_200_gets_each_alert_once(
+    tmp_path: Path, slow_hook: _SlowHook, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import dagster as dg
+
+    from arima_assets.alerting import ALERT_WEBHOOK_ENV, RetryPolicy
+    from arima_assets.definitions import build_definitions
+    from arima_assets.defs.alerts import build_drift_alert_sensor
+    from arima_assets.defs.partitions import ISBN_PARTITIONS_NAME
+    from arima_assets_tests.defs.test_alerts import Evaluator, report
+
+    (tmp_path / "dagster").mkdir()
+    instance = dg.DagsterInstance.local_temp(str(tmp_path / "dagster"))
+    instance.add_dynamic_partitions(ISBN_PARTITIONS_NAME, SMALL_ISBNS)
+    defs = build_definitions(_config(tmp_path, state_dir=str(tmp_path / "state")))
+    monkeypatch.setenv(ALERT_WEBHOOK_ENV, slow_hook.url)
+    for isbn in SMALL_ISBNS:
+        report(instance, isbn, passed=False)
+    # the second alert starts 2 s into a 3 s budget: it must get its full answer time, not the budget's rest
+    policy = RetryPolicy(attempts=3, timeout_seconds=5.0, backoff_seconds=0.01, max_total_seconds=5.0)
+    sensor = Evaluator(build_drift_alert_sensor(retry=policy, budget_seconds=3.0), instance, defs, caplog)
+    messages = [sensor(), sensor()]
+    assert sorted(post["isbn"] for post in slow_hook.posts) == sorted(SMALL_ISBNS), messages
+    assert "2 alert(s) posted" in messages[0] and "Timeout" not in " ".join(messages), messages
+    assert sensor.state["pending"] == {}
+
+
+def test_a_post_sent_but_not_answered_in_time_is_not_posted_again(slow_hook: _SlowHook) -> None:
+    from arima_assets.alerting import RetryPolicy, post_json
+
+    policy = RetryPolicy(attempts=3, timeout_seconds=0.5, backoff_seconds=0.01, max_total_seconds=5.0)
+    delivery = post_json(slow_hook.url, {"text": "x", "alert_id": "a1"}, policy)
+    time.sleep(2.2)  # the webhook finishes handling the POST
+    assert len(slow_hook.posts) == 1, "a timeout after sending may be a delivery: not repeated at once"
+    assert not delivery.ok and delivery.unconfirmed and delivery.attempts == 1
+    assert delivery.error == "no answer within 0.5 s after the alert was sent"
+    assert RetryPolicy().timeout_seconds >= 10, "a webhook answering in a few seconds is not cut off by default"
