@@ -28,6 +28,7 @@ from arima_assets.forecasting import (
     performance_from_errors,
     track_new_weeks,
 )
+from arima_assets.forecasting.intermittent import IntermittentModel, model_from_dict
 from arima_assets.triggers import PluginFailure, TriggerContext, evaluate_trigger, load_trigger_set
 
 __all__ = [
@@ -158,9 +159,10 @@ class ModelRecord:
         values["age_clock_start"] = datetime.fromisoformat(values["age_clock_start"])
         return cls(**values)
 
-    def load_model(self, refilter: bool = True) -> ArimaModel:
-        """Rebuild the champion from its parameters (filtering, no fit; ``refilter=False``: parameters only)."""
-        return ArimaModel.from_dict(self.model, refilter=refilter)
+    def load_model(self, refilter: bool = True) -> ArimaModel | IntermittentModel:
+        """Rebuild the champion from its parameters (filtering, no fit; ``refilter=False``: parameters only): an
+        ArimaModel, or an IntermittentModel (Croston-SBA/TSB) for a model stored with ``"kind": "intermittent"``."""
+        return model_from_dict(self.model, refilter=refilter)
 
     @property
     def trained_until(self) -> pd.Timestamp:

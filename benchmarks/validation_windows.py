@@ -4,7 +4,8 @@
 
 Only the train file is read (the test file never): this is where the tuner's defaults are chosen. Prints and
 writes ``out/validation_<label>.json``: mean MASE (m=1, scaled on the window's own training weeks) of ours and
-Naive, the series worse than Naive by more than 50 %, the 95 % interval coverage, and the CPU seconds of tuning
+Naive, the series worse than Naive by more than 50 %, mean RMSSE, the median |bias| (sum of forecast - actual over
+the sum of actuals, per series), the 95 % interval coverage, and the CPU seconds of tuning
 summed over the worker processes (the cost measure: it does not depend on what else shares the machine as much
 as wall seconds do).
 """
@@ -62,6 +63,8 @@ def _one(item: tuple[str, np.ndarray, TuningSettings]) -> dict[str, Any]:
     return {
         "id": key,
         "mase": mase(actual, forecast, history, m=1),
+        "rmsse": _rmsse(actual, forecast, history),
+        "bias": _bias(actual, forecast),
         "naive_mase": mase(actual, np.repeat(history[-1], M4_HORIZON), history, m=1),
         "coverage80": coverage(actual, frame["lo-80"].to_numpy(), frame["hi-80"].to_numpy()),
         "coverage95": coverage(actual, frame["lo-95"].to_numpy(), frame["hi-95"].to_numpy()),
@@ -72,6 +75,16 @@ def _one(item: tuple[str, np.ndarray, TuningSettings]) -> dict[str, Any]:
         "trials_run": result.trials_run,
         "cpu_seconds": cpu,
     }
+
+
+def _rmsse(actual: np.ndarray, forecast: np.ndarray, history: np.ndarray) -> float:
+    scale = np.sqrt(np.mean(np.diff(history) ** 2))
+    return float(np.sqrt(np.mean((actual - forecast) ** 2)) / scale)
+
+
+def _bias(actual: np.ndarray, forecast: np.ndarray) -> float | None:
+    total = float(np.sum(actual))
+    return float(np.sum(forecast - actual)) / total if total > 0 else None
 
 
 def _coerce(settings: TuningSettings, assignments: list[str]) -> TuningSettings:
@@ -107,6 +120,8 @@ def validation_scores(ids: list[str], train: dict[str, np.ndarray], settings: Tu
         "series": len(ids),
         "mase": float(np.mean(list(ours.values()))),
         "naive_mase": float(np.mean(list(naive.values()))),
+        "rmsse": float(np.mean([r["rmsse"] for r in per_series.values()])),
+        "median_abs_bias": float(np.median([abs(r["bias"]) for r in per_series.values() if r["bias"] is not None])),
         "coverage80": float(np.mean([r["coverage80"] for r in per_series.values()])),
         "coverage95": float(np.mean([r["coverage95"] for r in per_series.values()])),
         "cpu_seconds": float(sum(r["cpu_seconds"] for r in per_series.values())),
@@ -138,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     tail = result["tail"]
     print(
         f"{args.label}: {result['series']} series, MASE {result['mase']:.4f} (Naive {result['naive_mase']:.4f}), "
-        f"worse than Naive by >50 %: {tail['count']}, coverage 80/95 % {result['coverage80']:.3f}/"
+        f"worse than Naive by >50 %: {tail['count']}, RMSSE {result['rmsse']:.4f}, median |bias| "
+        f"{result['median_abs_bias']:.3f}, coverage 80/95 % {result['coverage80']:.3f}/"
         f"{result['coverage95']:.3f}, "
         f"CPU {result['cpu_seconds']:.1f} s, wall {result['wall_seconds']:.1f} s, "
         f"trials {result['mean_trials']:.1f}, fallbacks {result['fallbacks']}"

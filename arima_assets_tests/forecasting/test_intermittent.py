@@ -11,7 +11,7 @@ from arima_assets.forecasting.intermittent import (
     IntermittentSpec,
     model_from_dict,
 )
-from arima_assets.forecasting.metrics import rmsse
+from arima_assets.forecasting.metrics import mase, rmsse
 
 WEEKS = pd.date_range("2019-01-05", periods=260, freq="W-SAT")
 
@@ -110,3 +110,42 @@ def test_a_title_that_sold_recently_never_gets_a_flat_zero():
     y = pd.Series(values, index=WEEKS[: values.size])
     result = tune_model(y, TuningSettings(n_trials=6, patience=10, max_train_weeks=156, cv_folds=2))
     assert result.model.forecast(13, level=())["mean"].max() > 0.01
+
+
+def test_the_decision_engine_judges_an_intermittent_champion_from_its_checkpoint():
+    from datetime import UTC, datetime
+
+    from arima_assets.config import get_arima_config
+    from arima_assets.decision import ModelRecord, Trigger, decide
+
+    # sold in about one week of four for 4 years, then about every week at four times the size: drift
+    rng = np.random.default_rng(7)
+    values = np.r_[(rng.random(208) < 0.25) * rng.integers(1, 5, 208), rng.integers(4, 12, 30)].astype(float)
+    y = pd.Series(values, index=pd.date_range(end="2024-07-20", periods=values.size, freq="W-SAT"))
+    model = IntermittentModel(IntermittentSpec("tsb")).fit(y.iloc[:208])
+    before = IntermittentModel(IntermittentSpec("tsb")).fit(y.iloc[:195])  # the record's holdout MASE, honestly
+    holdout = mase(y.iloc[195:208], before.forecast(13, level=())["mean"], y.iloc[:195])
+    trained_at = datetime(2024, 7, 1, tzinfo=UTC)
+    fields = {
+        "isbn": "9780000000002",
+        "model": model.to_dict(),
+        "spec_label": model.spec.label(),
+        "trained_at": trained_at,
+        "age_clock_start": trained_at,
+        "data_start": str(y.index[0].date()),
+        "data_end": str(y.index[207].date()),
+        "data_version": "v1",
+        "cv_mase": holdout,
+        "holdout_mase": holdout,
+    }
+    light = ModelRecord(**fields, checkpoint=make_checkpoint(model, y).to_dict())
+    assert isinstance(light.load_model(refilter=False), IntermittentModel)
+    config = get_arima_config("testing", max_model_age_days=365)
+    now = datetime(2024, 7, 25, tzinfo=UTC)
+    fast, full = decide(light, y, config, now), decide(ModelRecord(**fields), y, config, now)
+    assert Trigger.DRIFT in fast.fired and fast.retrain
+    assert fast.get(Trigger.DRIFT).observed == pytest.approx(full.get(Trigger.DRIFT).observed, rel=1e-9)
+    # no change after training: reused without a fit
+    same = np.r_[values[:208], (rng.random(30) < 0.25) * rng.integers(1, 5, 30)]
+    steady = decide(light, pd.Series(same, index=y.index), config, now)
+    assert steady.action == "reuse", steady.to_dict()
