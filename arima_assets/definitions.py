@@ -7,18 +7,26 @@ preset with `ARIMA_*` environment overrides. A run may override the other settin
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
-from arima_assets.config import ArimaConfig, get_arima_config
-from arima_assets.defs.alerts import build_drift_alert_sensor
-from arima_assets.defs.checks import model_checks
-from arima_assets.defs.data_assets import book_sales, weekly_sales
-from arima_assets.defs.deployment import build_executor
-from arima_assets.defs.forecast_assets import sales_forecast
-from arima_assets.defs.model_assets import build_model_asset
-from arima_assets.defs.report_assets import retraining_report
-from arima_assets.defs.resources import build_resources
-from arima_assets.defs.sensors import build_automation_sensors, build_sales_files_sensor
+# Dagster's beta and preview notices about the APIs this project chose (dagster-mlflow, partitioned checks, data
+# versions, automation-sensor options) are not for the user: hidden in the processes that load these definitions
+# (code server, every run), which import this module first. Supersession, deprecation and all other warnings stay.
+for _notice in (dg.BetaWarning, dg.PreviewWarning):
+    warnings.filterwarnings("ignore", category=_notice)
+
+from arima_assets.config import ArimaConfig, get_arima_config  # noqa: E402 - after the filters
+from arima_assets.defs.alerts import build_drift_alert_sensor  # noqa: E402
+from arima_assets.defs.checks import model_checks  # noqa: E402
+from arima_assets.defs.data_assets import book_sales, weekly_sales  # noqa: E402
+from arima_assets.defs.deployment import build_executor  # noqa: E402
+from arima_assets.defs.forecast_assets import sales_forecast  # noqa: E402
+from arima_assets.defs.model_assets import build_model_asset  # noqa: E402
+from arima_assets.defs.report_assets import retraining_report  # noqa: E402
+from arima_assets.defs.resources import build_resources  # noqa: E402
+from arima_assets.defs.sensors import build_automation_sensors, build_sales_files_sensor  # noqa: E402
 
 __all__ = ["build_definitions", "defs"]
 
