@@ -204,7 +204,7 @@ class ArimaForecastModel(mlflow.pyfunc.PythonModel):
     """Pyfunc wrapper: ``ArimaModel.from_dict(payload).refresh(y).forecast(h)``.
 
     Holds no state until ``load_context`` reads the JSON artifact, so nothing heavy is ever pickled.
-    Needs the ``arima_assets`` package importable where the model is loaded.
+    Its code travels with the registered model (see ``_serving_code.py``): loading needs only its requirements.
     """
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
