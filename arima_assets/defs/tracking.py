@@ -5,10 +5,13 @@ unreachable store fails the step with a clear error before anything is trained o
 """
 
 import contextlib
+import logging
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import dagster as dg
+import mlflow
 from dagster_mlflow import end_mlflow_on_run_finished, mlflow_tracking
 from filelock import FileLock
 from mlflow.tracking import MlflowClient
@@ -16,6 +19,7 @@ from mlflow.tracking import MlflowClient
 from arima_assets.champions import record_for_registry
 from arima_assets.config import ArimaConfig, redact_uri
 from arima_assets.registry import ModelRegistry, check_available, default_artifact_location
+from arima_assets.registry.owners import reap_stale_runs, tag_owner
 from arima_assets.registry.records import RECORD_RUN_TAG, version_uri
 from arima_assets.registry.tracking import ensure_experiment, ensure_sqlite_folder
 from arima_assets.training import ModelStepResult
@@ -30,6 +34,8 @@ __all__ = [
 
 EXPERIMENT_NAME = "arima_assets"
 
+logger = logging.getLogger(__name__)
+
 
 def _store_init_lock(tracking_uri: str) -> contextlib.AbstractContextManager[object]:
     """Serialise first-time creation of a local sqlite store across concurrent runs (a file lock beside it).
@@ -42,13 +48,29 @@ def _store_init_lock(tracking_uri: str) -> contextlib.AbstractContextManager[obj
     return FileLock(folder / ".mlflow-init.lock")
 
 
+#: Tracking URIs whose stale runs this process has cleaned up already (once per process is enough).
+_REAPED_STORES: set[str] = set()
+
+
 def prepare_tracking_store(tracking_uri: str) -> None:
     """Check MLflow is reachable and that the experiment exists, with its artifacts beside a local store
-    (not in the working directory's ./mlruns)."""
+    (not in the working directory's ./mlruns); once per process, mark KILLED the project's runs left RUNNING by
+    a process that died (see arima_assets.registry.owners)."""
     with _store_init_lock(tracking_uri):
         check_available(tracking_uri)
         client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-        ensure_experiment(client, EXPERIMENT_NAME, default_artifact_location(tracking_uri))
+        experiment_id = ensure_experiment(client, EXPERIMENT_NAME, default_artifact_location(tracking_uri))
+    if tracking_uri not in _REAPED_STORES:
+        _REAPED_STORES.add(tracking_uri)
+        try:
+            reap_stale_runs(client, [experiment_id])
+        except Exception as exc:  # housekeeping: a failure here must not stop the call, but is logged
+            logger.warning(
+                "Stale MLflow runs not cleaned up at %s: %s: %s",
+                redact_uri(tracking_uri),
+                type(exc).__name__,
+                redact_uri(str(exc)),
+            )
 
 
 def mlflow_resource(config: ArimaConfig, tracking_uri: str | dict[str, str] | None = None) -> dg.ResourceDefinition:
@@ -60,9 +82,18 @@ def mlflow_resource(config: ArimaConfig, tracking_uri: str | dict[str, str] | No
     """
 
     @dg.resource(config_schema=mlflow_tracking.config_schema, description=mlflow_tracking.description)
-    def checked_mlflow_tracking(context: dg.InitResourceContext) -> Any:
-        prepare_tracking_store(context.resource_config["mlflow_tracking_uri"])
-        return mlflow_tracking.resource_fn(context)
+    def checked_mlflow_tracking(context: dg.InitResourceContext) -> Iterator[Any]:
+        uri = context.resource_config["mlflow_tracking_uri"]
+        prepare_tracking_store(uri)
+        managed = mlflow_tracking.resource_fn(context)  # dagster-mlflow's generator: start, yield, clean up
+        tracker = next(managed)
+        run = mlflow.active_run()
+        if run is not None:  # the Dagster run's MLflow run: owned by this process until it ends
+            tag_owner(MlflowClient(tracking_uri=uri, registry_uri=uri), run.info.run_id)
+        try:
+            yield tracker
+        finally:
+            next(managed, None)
 
     return checked_mlflow_tracking.configured(
         {

@@ -13,6 +13,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from arima_assets.registry import _inputs as inputs
 from arima_assets.registry.errors import mlflow_errors
+from arima_assets.registry.owners import current_owner_tags
 from arima_assets.registry.records import DECISION_FILE, PAYLOAD_FILE, RECORD_FILE
 
 __all__ = ["REUSE_RUN_NAME", "REUSED_DECISIONS_FILE", "SUMMARY_METRICS", "RunLog"]
@@ -35,7 +36,7 @@ class RunLog:
         """Start a RUNNING pipeline-level run (when not run under dagster-mlflow); returns its id."""
         if not isinstance(run_name, str) or not run_name.strip():
             raise ValueError(f"run_name must be a non-empty string, got {run_name!r}")
-        run_tags = inputs.tag_values(tags)
+        run_tags = {**current_owner_tags(), **inputs.tag_values(tags)}
         with mlflow_errors(f"create parent run {run_name!r}", self.tracking_uri):
             run = self._client.create_run(self.experiment_id, tags=run_tags, run_name=run_name)
         return run.info.run_id
@@ -84,7 +85,7 @@ class RunLog:
             **{f"decision.{k}": v for k, v in inputs.tag_values(decision, "decision").items()},
             **inputs.tag_values(tags),
         }
-        run_tags.update({"isbn": isbn, "model_logged": str(payload is not None).lower()})
+        run_tags.update({"isbn": isbn, "model_logged": str(payload is not None).lower(), **current_owner_tags()})
         with mlflow_errors(f"log the run of ISBN {isbn}", self.tracking_uri):
             experiment_id = self.experiment_id
             if parent_run_id is not None:

@@ -3,9 +3,11 @@ reported by name, never served as a success, and never stops or stalls the rest.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -352,3 +354,71 @@ def test_a_post_sent_but_not_answered_in_time_is_not_posted_again(slow_hook: _Sl
     assert not delivery.ok and delivery.unconfirmed and delivery.attempts == 1
     assert delivery.error == "no answer within 0.5 s after the alert was sent"
     assert RetryPolicy().timeout_seconds >= 10, "a webhook answering in a few seconds is not cut off by default"
+
+
+def _running_runs(uri: str) -> dict[str, set[str]]:
+    """RUNNING run id -> its tag keys, read from the sqlite file directly (read-only: an MLflow client would run
+    the store's migrations while the call under test is running them)."""
+    import sqlite3
+
+    path = Path(uri.removeprefix("sqlite:///"))
+    if not path.exists():
+        return {}
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)) as db:
+            ids = [row[0] for row in db.execute("SELECT run_uuid FROM runs WHERE status = 'RUNNING'")]
+            tags = "SELECT key FROM tags WHERE run_uuid = ?"
+            return {run: {row[0] for row in db.execute(tags, (run,))} for run in ids}
+    except sqlite3.Error:  # tables not created yet, or locked for a moment
+        return {}
+
+
+def test_runs_left_running_by_a_killed_call_are_marked_killed_by_the_next_call(tmp_path: Path) -> None:
+    from mlflow import MlflowClient
+
+    from arima_assets.registry.owners import OWNER_HOST_TAG, OWNER_PID_TAG, OWNER_START_TAG, _process_start
+
+    write_sales(small_sales_frame(), tmp_path / "sales" / "export.csv")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    env = {**os.environ, "ARIMA_SALES_PATH": str(tmp_path / "sales"), "ARIMA_MLFLOW_TRACKING_URI": uri}
+    command = [sys.executable, "-m", "arima_assets.cli", "run", "--output-dir", str(tmp_path / "out"), "--env"]
+    call = subprocess.Popen(
+        [*command, "testing", "--n-trials", "2", "--isbn", ISBN],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    seen_at, deadline = None, time.monotonic() + 180
+    try:
+        while call.poll() is None and time.monotonic() < deadline:
+            running = _running_runs(uri)
+            seen_at = seen_at or (time.monotonic() if running else None)
+            owned = any(OWNER_PID_TAG in tags for tags in running.values())
+            if running and (owned or time.monotonic() - seen_at > 2):
+                break
+            time.sleep(0.2)
+    finally:
+        call.kill()  # SIGKILL: no clean-up code runs
+        call.wait()
+    client = MlflowClient(tracking_uri=uri)
+    left = [client.get_run(run_id) for run_id in _running_runs(uri)]
+    assert left, "the killed call left no RUNNING run: it finished before the kill"
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        live_tags = {
+            OWNER_HOST_TAG: socket.gethostname(),
+            OWNER_PID_TAG: str(sleeper.pid),
+            OWNER_START_TAG: (_process_start(sleeper.pid) or ("", ""))[1],
+        }
+        live = client.create_run(left[0].info.experiment_id, tags=live_tags).info.run_id  # a live concurrent owner
+        report = book_sales_arima_modeling_pipeline(tmp_path / "out", [ISBN], _config(tmp_path))
+        assert report["failed_models"] == 0, report["decisions"]
+        for run in left:
+            after = client.get_run(run.info.run_id)
+            assert after.info.status == "KILLED", (run.data.tags, after.info.status)
+            assert f"its process {call.pid} on " in after.data.tags["arima_assets.stale"]
+        assert client.get_run(live).info.status == "RUNNING", "a run of a live process is left alone"
+        assert list(_running_runs(uri)) == [live]
+    finally:
+        sleeper.kill()
+        sleeper.wait()
