@@ -140,8 +140,9 @@ class TuningSettings:
             ArimaModel.fit) or "mle" (then `search_regression` applies); served fits always use joint MLE.
         refine_top: with "hannan_rissanen", the best this many specs are scored again by the same CV with MLE
             fits (`search_regression`) and ranked by that score (0: no refinement).
-        objective: the CV score candidates are ranked by, "rmsse" (M5; minimised by the mean) or "mase"
-            (minimised by the median: it preferred flat-zero and log1p-median forecasts on intermittent series).
+        objective: the CV score candidates are ranked by, "rmsse" (M5; minimised by the mean), "mase"
+            (minimised by the median: it preferred flat-zero and log1p-median forecasts on intermittent series), or
+            "auto": RMSSE for intermittent and lumpy series, MASE for smooth and erratic ones (demand.py).
         intermittent_models: score Croston-SBA and TSB (intermittent.py) beside the ARIMA search for intermittent
             and lumpy series (demand.py).
     """
@@ -189,8 +190,10 @@ class TuningSettings:
             )
         if self.search_regression not in ("ols", "mle"):
             raise ValueError(f"TuningSettings.search_regression must be 'ols' or 'mle', got {self.search_regression!r}")
-        if self.objective not in OBJECTIVES:
-            raise ValueError(f"TuningSettings.objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        if self.objective not in (*OBJECTIVES, "auto"):
+            raise ValueError(
+                f"TuningSettings.objective must be one of {', '.join(OBJECTIVES)}, auto; got {self.objective!r}"
+            )
         if self.search_space not in SEARCH_SPACES:
             raise ValueError(
                 f"TuningSettings.search_space must be one of {', '.join(SEARCH_SPACES)}; got {self.search_space!r}"
@@ -407,9 +410,16 @@ def _benchmark_result(series: WeeklySeries, settings: TuningSettings, why: str, 
         trial_log=[],
         cv_folds=0,
         holdout_model=holdout_model,
-        objective=settings.objective,
+        objective=_resolved(settings.objective, classify_demand(y_final)),
         demand_class=classify_demand(y_final),
     )
+
+
+def _resolved(objective: str, demand: DemandClass) -> str:
+    """The objective a series is searched with ("auto": RMSSE for intermittent/lumpy series, else MASE)."""
+    if objective != "auto":
+        return objective
+    return "rmsse" if demand.uses_intermittent_models else "mase"
 
 
 def _fit(
@@ -698,6 +708,7 @@ def tune_model(
         return _benchmark_result(series, settings, why, started)
 
     demand = classify_demand(windows.final)
+    settings = replace(settings, objective=_resolved(settings.objective, demand))
     space, warm_start = _space_for(settings, windows.search, warm_start if isinstance(warm_start, ModelSpec) else None)
     study = _new_study(space, settings, warm_start)
     cache, stopped_by = _run_study(study, space, windows.search, settings)

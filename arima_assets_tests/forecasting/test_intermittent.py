@@ -149,3 +149,16 @@ def test_the_decision_engine_judges_an_intermittent_champion_from_its_checkpoint
     same = np.r_[values[:208], (rng.random(30) < 0.25) * rng.integers(1, 5, 30)]
     steady = decide(light, pd.Series(same, index=y.index), config, now)
     assert steady.action == "reuse", steady.to_dict()
+
+
+def test_auto_objective_is_rmsse_for_intermittent_and_mase_for_smooth_series():
+    from .conftest import make_weekly_sales
+
+    settings = TuningSettings(n_trials=3, patience=10, max_train_weeks=156, cv_folds=2, objective="auto")
+    slow = tune_model(intermittent_sales(seed=5), settings)
+    assert slow.objective == "rmsse" and slow.demand_class.label in ("intermittent", "lumpy")
+    smooth = tune_model(make_weekly_sales(n=200, seed=1), settings)
+    assert smooth.objective == "mase" and smooth.demand_class.label == "smooth"
+    assert smooth.cv_score == pytest.approx(smooth.cv_mase)
+    with pytest.raises(ValueError, match="objective must be one of mase, rmsse, auto"):
+        TuningSettings(objective="mse")
