@@ -73,6 +73,39 @@ def prepare_tracking_store(tracking_uri: str) -> None:
             )
 
 
+_MLFLOW_STATUS = {
+    dg.DagsterRunStatus.SUCCESS: "FINISHED",
+    dg.DagsterRunStatus.FAILURE: "FAILED",
+    dg.DagsterRunStatus.CANCELED: "KILLED",
+}
+
+
+def _end_leftover_run(context: dg.InitResourceContext) -> None:
+    """End the MLflow run an earlier Dagster run left active on this thread, with that run's outcome.
+
+    dagster-mlflow ends its run from a hook on the job's last step or on a failed step that has the hook; a run
+    whose failure came elsewhere (its series step) stays active in the process, and the next Dagster run of the
+    process (the Python API runs them one after another) would log into it, in whatever store it lives.
+    """
+    leftover = mlflow.active_run()
+    if leftover is None:
+        return
+    dagster_run_id = leftover.data.tags.get("dagster_run_id")
+    if dagster_run_id == context.run_id:
+        return  # this run's own MLflow run: dagster-mlflow resumes it
+    earlier = context.instance.get_run_by_id(dagster_run_id) if dagster_run_id else None
+    status = _MLFLOW_STATUS.get(earlier.status, "FAILED") if earlier is not None else "FAILED"
+    try:
+        mlflow.end_run(status)  # pops the run off this thread first, then records its status
+    except Exception as exc:  # its store may be gone: the run is no longer active here either way
+        logger.warning(
+            "MLflow run %s left active by Dagster run %s not ended: %s",
+            leftover.info.run_id,
+            dagster_run_id,
+            redact_uri(str(exc)),
+        )
+
+
 def mlflow_resource(config: ArimaConfig, tracking_uri: str | dict[str, str] | None = None) -> dg.ResourceDefinition:
     """dagster-mlflow's tracking resource, checked for availability first.
 
@@ -85,6 +118,7 @@ def mlflow_resource(config: ArimaConfig, tracking_uri: str | dict[str, str] | No
     def checked_mlflow_tracking(context: dg.InitResourceContext) -> Iterator[Any]:
         uri = context.resource_config["mlflow_tracking_uri"]
         prepare_tracking_store(uri)
+        _end_leftover_run(context)
         managed = mlflow_tracking.resource_fn(context)  # dagster-mlflow's generator: start, yield, clean up
         tracker = next(managed)
         run = mlflow.active_run()
