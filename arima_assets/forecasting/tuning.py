@@ -41,13 +41,16 @@ ARIMA(0,0,0)+c when the fitted weeks are constant, else the random walk ARIMA(0,
 negative, gaps) still raises. Yearly Fourier terms are only searched with >= 104 weeks (two full years) in the
 search window (`SearchSpace.min_weeks_for_fourier`); a warm-start spec then loses its Fourier terms too.
 
-Objective and candidate families (issue 19). Candidates are ranked by CV RMSSE (`TuningSettings.objective`; root
-mean squared error over the naive's, M5): a squared error is minimised by the mean, MASE by the median, and on
-real intermittent series the MASE search served medians (log1p specs back-transformed without their variance)
-and flat zeros, 62 % below the sales. CV MASE is still computed and reported (`TuningResult.cv_mase`). The series'
-demand class (demand.py, on the final window) decides the families: for intermittent and lumpy series Croston-SBA
-and TSB (intermittent.py) are scored by the same CV and ranked with the searched ARIMA specs and the random walk.
-A candidate whose forecast is flat zero is not served when the title sold in the last 13 weeks (the next one is).
+Objective and candidate families (issue 19). Every candidate forecasts a mean (log1p specs with their variance
+correction, model.py). The series' demand class (demand.py, on the final window) decides the objective and the
+families (`TuningSettings.objective="auto"`): intermittent and lumpy series are ranked by CV RMSSE (root mean
+squared error over the naive's, M5), which the mean minimises, where MASE, minimised by the median, rewarded flat
+zeros (on real intermittent series the MASE search served forecasts 62 % below the sales); and Croston-SBA and TSB
+(intermittent.py) are scored by the same CV and ranked with the searched ARIMA specs and the random walk. Smooth
+and erratic series keep CV MASE: there median and mean forecasts nearly agree (median |bias| 3 % on M4 validation
+windows either way), and RMSSE scored worse on the M4 validation windows (benchmarks/RESULTS.md, issue 19). CV MASE
+is reported in any case (`TuningResult.cv_mase`). A candidate whose forecast is flat zero is not served when the
+title sold in the last 13 weeks (the next one is).
 
 Defaults were chosen on M4 Weekly *validation* windows (each training series minus its last 13 weeks,
 scored on those 13 weeks; 60 series; the competition test set was not used), mean MASE (Naive 3.262):
@@ -162,7 +165,7 @@ class TuningSettings:
     search_regression: str = "ols"
     search_estimator: str = "hannan_rissanen"
     refine_top: int = 2
-    objective: str = "rmsse"
+    objective: str = "auto"
     intermittent_models: bool = True
 
     def __post_init__(self) -> None:
@@ -245,7 +248,7 @@ class TuningResult:
     cv_folds: int = 0
     holdout_model: ArimaModel | IntermittentModel | None = None
     cv_score: float = math.nan
-    objective: str = "rmsse"
+    objective: str = "mase"
     demand_class: DemandClass | None = None
 
 
