@@ -66,6 +66,7 @@ class ArimaConfig(BaseModel):
     dm_alpha: float = 0.05
     force_retrain: bool = False
     automation_interval_seconds: int = 30
+    batch_size: int = 100
     custom_triggers: str = ""
     trigger_calendar: str = ""
     trigger_timeout_seconds: float = DEFAULT_TRIGGER_TIMEOUT_SECONDS
@@ -156,6 +157,9 @@ _RULES: dict[str, _Rule] = {
     "dm_alpha": _Rule(float, "a number strictly between 0 and 1", lambda v: 0 < v < 1),
     "automation_interval_seconds": _Rule(
         int, "an integer >= 5 (seconds between two automation ticks)", lambda v: v >= 5
+    ),
+    "batch_size": _Rule(
+        int, "an integer between 1 and 10000 (ISBN partitions at most per Dagster run)", lambda v: 1 <= v <= 10_000
     ),
     "custom_triggers": _Rule(
         str, "comma-separated import paths package.module:attribute of custom triggers", _trigger_paths_ok

@@ -19,10 +19,9 @@ for _notice in (dg.BetaWarning, dg.PreviewWarning):
 
 from arima_assets.config import ArimaConfig, get_arima_config  # noqa: E402 - after the filters
 from arima_assets.defs.alerts import build_drift_alert_sensor  # noqa: E402
-from arima_assets.defs.checks import model_checks  # noqa: E402
-from arima_assets.defs.data_assets import book_sales, weekly_sales  # noqa: E402
+from arima_assets.defs.data_assets import book_sales, build_weekly_sales  # noqa: E402
 from arima_assets.defs.deployment import build_executor  # noqa: E402
-from arima_assets.defs.forecast_assets import sales_forecast  # noqa: E402
+from arima_assets.defs.forecast_assets import build_forecast_asset  # noqa: E402
 from arima_assets.defs.model_assets import build_model_asset  # noqa: E402
 from arima_assets.defs.report_assets import retraining_report  # noqa: E402
 from arima_assets.defs.resources import build_resources  # noqa: E402
@@ -36,8 +35,13 @@ def build_definitions(config: ArimaConfig | None = None) -> dg.Definitions:
     and the `arima_config` resource all derive from `config`."""
     config = config or get_arima_config()
     return dg.Definitions(
-        assets=[book_sales, weekly_sales, build_model_asset(config), sales_forecast, retraining_report],
-        asset_checks=model_checks,
+        assets=[
+            book_sales,
+            build_weekly_sales(config),
+            build_model_asset(config),
+            build_forecast_asset(config),
+            retraining_report,
+        ],
         sensors=[build_sales_files_sensor(config), *build_automation_sensors(config), build_drift_alert_sensor()],
         resources=build_resources(config),
         executor=build_executor(config.environment),

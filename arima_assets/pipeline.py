@@ -15,11 +15,12 @@ from filelock import FileLock
 
 from arima_assets.config import ArimaConfig, default_tracking_uri, get_arima_config
 from arima_assets.decision import StepStatus
+from arima_assets.defs._dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from arima_assets.defs.partitions import ISBN_PARTITIONS_NAME
 from arima_assets.report import build_report
 from arima_assets.store import ModelStore, Outcome
 
-__all__ = ["book_sales_arima_modeling_pipeline", "config_for_output_dir", "ignore_dagster_warnings"]
+__all__ = ["batches", "book_sales_arima_modeling_pipeline", "config_for_output_dir", "ignore_dagster_warnings"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +71,9 @@ def book_sales_arima_modeling_pipeline(
 
     Decides before launching anything (`arima_assets.triage`): an ISBN whose series, champion and forecast are
     unchanged and whose champion the decision engine keeps is reported as reused without a Dagster run; the
-    others run the Dagster assets in-process on an instance kept under `output_dir`, one run per ISBN, so one
-    ISBN's failure does not stop the others. Calling it again with the same `output_dir` and unchanged data
-    reuses every model and launches no run.
+    others run the Dagster assets in-process on an instance kept under `output_dir`, in runs of at most
+    `batch_size` ISBNs (contiguous ranges of the partition set); one ISBN's failure does not stop the others.
+    Calling it again with the same `output_dir` and unchanged data reuses every model and launches no run.
 
     Args:
         output_dir: folder for the Dagster instance, model store, tables and MLflow store
@@ -102,23 +103,41 @@ class _Runs:
         self._defs: dg.Definitions | None = None
         self.launched = 0
 
-    def materialize(self, selection: list[str], partition_key: str | None = None) -> dg.ExecuteInProcessResult:
-        """Run the selected assets (of one ISBN partition); errors are raised for unpartitioned selections."""
+    def materialize(self, selection: list[str], partitions: tuple[str, str] | None = None) -> dg.ExecuteInProcessResult:
+        """Run the selected assets, over the partition range `partitions` (first, last key) when given; errors are
+        raised for unpartitioned selections only (a batch's failures are read from its outcomes)."""
         if self._defs is None:
             from arima_assets.definitions import build_definitions  # heavy import, only when a run is needed
 
             self._defs = build_definitions(self._config)
         self.launched += 1
+        tags = {"arima_assets/source": "python_api"}
+        if partitions is not None:
+            tags.update({ASSET_PARTITION_RANGE_START_TAG: partitions[0], ASSET_PARTITION_RANGE_END_TAG: partitions[1]})
         return dg.materialize(
             list(self._defs.assets or []),
             _QUIET,
             instance=self._instance,
             resources=dict(self._defs.resources or {}),
             selection=selection,
-            partition_key=partition_key,
-            raise_on_error=partition_key is None,
-            tags={"arima_assets/source": "python_api"},
+            raise_on_error=partitions is None,
+            tags=tags,
         )
+
+
+def batches(work: list[str], order: list[str], batch_size: int) -> list[list[str]]:
+    """The ISBNs of `work` as runs: contiguous ranges of the partition `order` (a run covers a range of keys, so
+    it never touches an ISBN outside `work`), each of at most `batch_size` ISBNs."""
+    position = {isbn: i for i, isbn in enumerate(order)}
+    ranked = sorted(work, key=position.__getitem__)
+    runs: list[list[str]] = []
+    for isbn in ranked:
+        last = runs[-1] if runs else None
+        if last is not None and len(last) < batch_size and position[isbn] == position[last[-1]] + 1:
+            last.append(isbn)
+        else:
+            runs.append([isbn])
+    return runs
 
 
 def _run_pipeline(
@@ -141,11 +160,12 @@ def _run_pipeline(
         store = ModelStore(Path(config.state_dir) / "models")
         plan = triage(instance, store, config, data, isbns)
         outcomes: dict[str, Outcome] = dict(plan.reused)
-        for isbn, why in plan.work.items():
-            logger.info("ISBN %s: run (%s)", isbn, why)
-            result = runs.materialize(_PER_ISBN, partition_key=isbn)
-            outcomes[isbn] = _outcome_of(isbn, result, store)
-            logger.info("ISBN %s: %s", isbn, outcomes[isbn].status)
+        order = list(instance.get_dynamic_partitions(ISBN_PARTITIONS_NAME))
+        for batch in batches(list(plan.work), order, config.batch_size):
+            logger.info("run for %d ISBN(s) %s..%s (%s)", len(batch), batch[0], batch[-1], plan.work[batch[0]])
+            result = runs.materialize(_PER_ISBN, partitions=(batch[0], batch[-1]))
+            for isbn in batch:
+                outcomes[isbn] = _outcome_of(isbn, result, store)
         if runs.launched:
             runs.materialize(["retraining_report"])
         if plan.reused:

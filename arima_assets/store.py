@@ -6,6 +6,7 @@ reader never sees a partial file. Plain Python: the Dagster layer wraps it as a 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -18,7 +19,19 @@ from filelock import FileLock
 
 from arima_assets.decision import ModelRecord
 
-__all__ = ["ModelStore", "Outcome", "StoreError"]
+__all__ = ["DIGEST_KEY", "ModelStore", "Outcome", "StoreError", "content_digest"]
+
+#: Key of a record file's content digest (sha-256 of the rest of the file's JSON, keys sorted).
+DIGEST_KEY = "content_digest"
+
+
+def content_digest(data: dict[str, Any]) -> str:
+    """The digest that a record file carries of its own content: a damaged file no longer matches it."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _with_digest(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, DIGEST_KEY: content_digest(data)}
 
 
 class StoreError(RuntimeError):
@@ -60,8 +73,8 @@ class ModelStore:
         return self._read_record(self.folder / "champions" / f"{isbn}.json")
 
     def put_champion(self, record: ModelRecord) -> None:
-        """Replace the ISBN's champion atomically."""
-        self._write(self.folder / "champions" / f"{record.isbn}.json", record.to_dict())
+        """Replace the ISBN's champion atomically, with the digest of its content (checked on every read)."""
+        self._write(self.folder / "champions" / f"{record.isbn}.json", _with_digest(record.to_dict()))
 
     def get_candidate(self, isbn: str) -> ModelRecord | None:
         """The ISBN's pending challenger (trained, not promoted yet), or None (StoreError when unreadable)."""
@@ -73,7 +86,7 @@ class ModelStore:
         if record is None:
             path.unlink(missing_ok=True)
         else:
-            self._write(path, record.to_dict())
+            self._write(path, _with_digest(record.to_dict()))
 
     def get_outcome(self, isbn: str) -> Outcome | None:
         """The last recorded outcome for the ISBN, or None."""
@@ -117,6 +130,10 @@ class ModelStore:
         data = cls._read(path)
         if data is None:
             return None
+        stored = data.pop(DIGEST_KEY, None)
+        if stored != content_digest(data):
+            why = "has no content digest" if stored is None else "does not match its content digest"
+            raise StoreError(f"model store file {path} {why}: damaged or written by another tool")
         try:
             return ModelRecord.from_dict(data)
         except (KeyError, TypeError, ValueError) as exc:

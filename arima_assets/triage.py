@@ -3,17 +3,18 @@
 An ISBN's run (series -> model -> forecast) has nothing to do when all of these hold, read in a few batched
 queries rather than one run per ISBN:
 
-- its series, rebuilt from the sales files, hashes to the data version of its last `weekly_sales`
-  materialization (no new weeks, no revised ones);
+- its series, rebuilt from the sales files, hashes to the `series_version` of its last `weekly_sales`
+  materialization and of its last `arima_model` materialization (no new weeks, no revised ones, and its model
+  step saw this very series);
 - its locally cached champion is the one the MLflow registry names (version and record run, read for every ISBN
   in one paged search: `ModelRegistry.champion_pointers`), and it is the model its last `arima_model`
-  materialization reported (the data version is the record's digest);
+  materialization reported (`record_digest`);
 - its last `sales_forecast` materialization came after both;
 - the decision engine (`decision.decide`, the same call the model step makes) reuses the champion.
 
-Such an ISBN is decided here, inside its lease, with the model step's own reuse path (`training.reused_step`) and
-commit (`champions.commit_step`); every other ISBN gets a run, which decides again on the record it reads inside
-its lease. Anything this module cannot vouch for (a stale or unreadable cache, a busy lease, an unreachable
+Such an ISBN is decided here, inside its lease, by the lifecycle's reuse path
+(`ChampionLifecycle.reuse_if_kept`); every other ISBN goes to a run, which decides again on the record it reads
+inside its lease. Anything this module cannot vouch for (a stale or unreadable cache, a busy lease, an unreachable
 registry) sends the ISBN to a run, never to a guess.
 """
 
@@ -24,18 +25,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import dagster as dg
-import pandas as pd
 from filelock import Timeout
 
-from arima_assets.champions import cached_champion, commit_step, is_current, pending_challenger
 from arima_assets.config import ArimaConfig
 from arima_assets.data.sales import SalesData
-from arima_assets.decision import Action, decide
 from arima_assets.defs._dagster_internals import DATA_VERSION_TAG, DagsterEventType
+from arima_assets.defs.automation import SERIES_VERSION_METADATA_KEY, latest_metadata_values
 from arima_assets.defs.data_assets import frame_version
+from arima_assets.lifecycle import ChampionLifecycle
 from arima_assets.registry import ModelRegistry, RegistryError
 from arima_assets.store import ModelStore, Outcome
-from arima_assets.training import record_digest, reused_step, series_version
+from arima_assets.training import series_version
 
 __all__ = ["Triage", "ingest_is_current", "open_registry", "triage"]
 
@@ -91,10 +91,13 @@ def triage(
         pointers = registry.champion_pointers()
     except RegistryError as exc:  # the runs report the failure per ISBN, as the model step does
         return Triage({}, {isbn: f"registry unavailable: {exc}" for isbn in isbns})
-    series_versions = _latest_data_versions(instance, _SERIES)
-    model_versions = _latest_data_versions(instance, _MODEL)
+    wanted = set(isbns)
+    series_versions = latest_metadata_values(instance, _SERIES, wanted, SERIES_VERSION_METADATA_KEY)
+    decided_on = latest_metadata_values(instance, _MODEL, wanted, SERIES_VERSION_METADATA_KEY)
+    digests = latest_metadata_values(instance, _MODEL, wanted, "record_digest")
     stamps = {key: instance.get_latest_storage_id_by_partition(key, _MATERIALIZATION) for key in (_SERIES, _MODEL)}
     forecasts = instance.get_latest_storage_id_by_partition(_FORECAST, _MATERIALIZATION)
+    lifecycle = ChampionLifecycle(store, registry, config)
     loaded = set(data.isbns())
     reused: dict[str, Outcome] = {}
     work: dict[str, str] = {}
@@ -103,7 +106,8 @@ def triage(
             work[isbn] = "not in the sales files"
             continue
         series = data.weekly_series(isbn)
-        if series_versions.get(isbn) != series_version(series):
+        version = series_version(series)
+        if series_versions.get(isbn) != version or decided_on.get(isbn) != version:
             work[isbn] = "series new or changed"
             continue
         last_update = max(stamps[_SERIES].get(isbn, 0), stamps[_MODEL].get(isbn, 0))
@@ -112,7 +116,7 @@ def triage(
             continue
         try:
             with store.isbn_lock(isbn, timeout=0):  # a busy lease: another run is deciding this ISBN
-                outcome, why = _reuse(store, isbn, series, config, now, pointers.get(isbn), model_versions.get(isbn))
+                outcome, why = lifecycle.reuse_if_kept(isbn, series, now, pointers.get(isbn), digests.get(isbn))
         except Timeout:
             outcome, why = None, "another run holds the ISBN's lease"
         if outcome is None:
@@ -121,29 +125,6 @@ def triage(
             reused[isbn] = outcome
     logger.info("decided before launching: %d reused, %d need a run", len(reused), len(work))
     return Triage(reused, work)
-
-
-def _reuse(
-    store: ModelStore,
-    isbn: str,
-    series: pd.Series,
-    config: ArimaConfig,
-    now: datetime,
-    pointer: tuple[int, str | None] | None,
-    model_version: str | None,
-) -> tuple[Outcome | None, str]:
-    """Inside the ISBN's lease: the committed reuse outcome, or None and why a run is needed."""
-    champion = cached_champion(store, isbn)
-    if champion is None or not is_current(champion, pointer):
-        return None, "local champion cache missing or not the registry's champion"
-    if record_digest(champion) != model_version:
-        return None, "champion differs from the last arima_model materialization"
-    candidate = pending_challenger(store, isbn, champion)
-    decision = decide(champion, series, config, now, candidate)
-    if decision.action != Action.REUSE:
-        return None, f"decision: {decision.action} ({'; '.join(decision.reasons)})"
-    step = reused_step(decision, champion, series, config, candidate)
-    return commit_step(store, isbn, step, candidate, run_id=""), "reused"
 
 
 def open_registry(config: ArimaConfig) -> ModelRegistry:
@@ -157,9 +138,3 @@ def open_registry(config: ArimaConfig) -> ModelRegistry:
 
     prepare_tracking_store(config.mlflow_tracking_uri)
     return ModelRegistry(config.mlflow_tracking_uri, experiment_name=EXPERIMENT_NAME)
-
-
-def _latest_data_versions(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, str]:
-    """Partition -> data version of its latest materialization, in one query over every partition."""
-    tags = instance.event_log_storage.get_latest_tags_by_partition(key, _MATERIALIZATION, [DATA_VERSION_TAG])
-    return {partition: values[DATA_VERSION_TAG] for partition, values in tags.items() if DATA_VERSION_TAG in values}

@@ -1,22 +1,26 @@
 """Automation conditions, composed once and named: what makes each asset partition stale.
 
-- weekly_sales[isbn]: missing, or the sales files were re-ingested.
-- arima_model[isbn]: missing, too old (custom per-partition condition over the decision engine), a failed
-  drift/performance/age check, or forced; never while running, right after being requested, or again after a
-  failed run until new data arrives.
-- sales_forecast[isbn]: missing, or its series or model changed data version (re-filter, no refit).
-- checks: run when the ISBN's series or model changes data version.
+- weekly_sales[isbn]: missing, or the sales files were re-ingested (every ISBN: one contiguous request).
+- arima_model[isbn]: missing, its series changed (the `series_version` digest on its weekly_sales partition
+  differs from the one its model step decided on), too old or forced or a calendar trigger due, or its last step
+  failed and the retry backoff has passed; never while running, right after being requested, or again after a
+  failed run until new data arrives. The model step decides each ISBN itself (reuse, promote, or train).
+- sales_forecast[isbn]: missing, or its model step ran (re-filter, no refit).
+
+Per-ISBN staleness rests on digests in each partition's metadata, not on Dagster data versions: a step over many
+partitions gives them all one data version. Every per-ISBN asset runs in runs of at most `batch_size` ISBNs
+(`batch_policy`), so a weekly file is a handful of runs, not one per ISBN.
 """
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import dagster as dg
 
 from arima_assets.config import ArimaConfig
 from arima_assets.decision import age_verdict, custom_trigger_results, forced_verdict
 from arima_assets.defs._dagster_internals import (
-    AssetCheckExecutionRecordStatus,
     AssetRecordsFilter,
     AutomationContext,
     DagsterEventType,
@@ -24,28 +28,51 @@ from arima_assets.defs._dagster_internals import (
 
 __all__ = [
     "AGE_CLOCK_METADATA_KEY",
+    "FAILURES_METADATA_KEY",
+    "SERIES_VERSION_METADATA_KEY",
     "ModelClockCondition",
-    "FailedCheckCondition",
+    "SeriesChangedCondition",
+    "batch_policy",
+    "latest_metadata_values",
     "partition_refresh_condition",
     "model_condition",
     "forecast_condition",
-    "check_condition",
     "report_condition",
+    "retry_backoff",
 ]
 
 AC = dg.AutomationCondition
 
 #: Metadata key on arima_model materializations: when the champion's age clock started (unix seconds).
 AGE_CLOCK_METADATA_KEY = "age_clock_start_ts"
+#: Metadata key on weekly_sales and arima_model materializations: the hash of the ISBN's series (on the model: the
+#: series its step decided on).
+SERIES_VERSION_METADATA_KEY = "series_version"
+#: Metadata key on arima_model materializations: consecutive failed steps of the ISBN (0 after a success).
+FAILURES_METADATA_KEY = "consecutive_failures"
+#: Retry backoff of an ISBN whose model step failed: doubles with each consecutive failure, up to a day.
+RETRY_BASE = timedelta(minutes=5)
+RETRY_CAP = timedelta(days=1)
+
+
+def batch_policy(config: ArimaConfig) -> dg.BackfillPolicy:
+    """Runs of at most `batch_size` ISBN partitions (the same policy on every per-ISBN asset, so that one run
+    carries an ISBN's series, model and forecast)."""
+    return dg.BackfillPolicy.multi_run(max_partitions_per_run=config.batch_size)
+
+
+def retry_backoff(failures: int) -> timedelta:
+    """How long after its last failed step an ISBN is tried again."""
+    return min(RETRY_BASE * (2 ** max(failures - 1, 0)), RETRY_CAP)
 
 
 class ModelClockCondition(dg.AutomationCondition):
     """True for model partitions whose champion is past `max_model_age_days`, whose custom triggers that need
-    no series fire (e.g. a release calendar), or, under force_retrain, whose clock started before the
-    definitions were loaded.
+    no series fire (e.g. a release calendar), under force_retrain whose clock started before the definitions were
+    loaded, or whose last model step failed and whose retry backoff has passed (`retry_backoff`).
 
-    Reads each partition's latest materialization metadata (`age_clock_start_ts`) and asks the decision
-    engine. Not serializable: evaluate it with a sensor that uses the user code server.
+    Reads each partition's latest materialization metadata (`age_clock_start_ts`, `consecutive_failures`) and asks
+    the decision engine. Not serializable: evaluate it with a sensor that uses the user code server.
     """
 
     def __init__(self, config: ArimaConfig, forced_since: datetime | None = None):
@@ -58,11 +85,13 @@ class ModelClockCondition(dg.AutomationCondition):
 
     @property
     def description(self) -> str:
-        return f"model older than {self._config.max_model_age_days:g} days, or forced"
+        return f"model older than {self._config.max_model_age_days:g} days, forced, or a failed step to retry"
 
     def evaluate(self, context: AutomationContext) -> dg.AutomationResult:  # type: ignore[override]
         candidates = context.candidate_subset.expensively_compute_partition_keys()
-        clocks = latest_age_clocks(context.asset_graph_view.instance, context.key, candidates)
+        instance = context.asset_graph_view.instance
+        clocks = latest_age_clocks(instance, context.key, candidates)
+        failures = latest_metadata_values(instance, context.key, candidates, FAILURES_METADATA_KEY)
         now = context.evaluation_time
         stale = {
             key
@@ -71,48 +100,48 @@ class ModelClockCondition(dg.AutomationCondition):
             or forced_verdict(clock, self._config, self._forced_since).fired
             or any(r.fired for r in custom_trigger_results(key, clock, self._config, now))
         }
+        materialized_at = latest_metadata_values(instance, context.key, candidates, _TIMESTAMP)
+        for key, count in failures.items():
+            if count and key in materialized_at:
+                if now - datetime.fromtimestamp(materialized_at[key], tz=UTC) >= retry_backoff(int(count)):
+                    stale.add(key)
         true_subset = context.candidate_subset.compute_intersection_with_partition_keys(stale)
         return dg.AutomationResult(context=context, true_subset=true_subset)
 
 
-class FailedCheckCondition(dg.AutomationCondition):
-    """True for model partitions where any check of the asset failed against the partition's latest
-    materialization: `any_checks_match(check_failed())`, computed in one pass over the check records.
+class SeriesChangedCondition(dg.AutomationCondition):
+    """True for model partitions whose series changed since their model step: the `series_version` digest of the
+    latest weekly_sales materialization differs from the one on the latest arima_model materialization.
 
-    Dagster 1.13 rebuilds every check's state on every tick with one set union per partition record, which is
-    quadratic (measured: about 9 s of a 10,000-ISBN tick with 5 checks). This reads the same records
-    (`get_asset_check_partition_info`: the latest execution per partition and whether it targets the latest
-    materialization) and builds the subset once. A new materialization clears a failure, as with check_failed().
+    Per ISBN, whatever the batch: a weekly file that adds a week to every title requests every model partition
+    (one contiguous request, split into runs of `batch_size`), a re-ingest of unchanged files requests none.
     """
 
     @property
     def name(self) -> str:
-        return "a check failed"
+        return "series changed"
 
     @property
     def description(self) -> str:
-        return "a check of the ISBN failed against its latest model"
+        return "the ISBN's weekly series changed since its model step"
 
     def evaluate(self, context: AutomationContext) -> dg.AutomationResult:  # type: ignore[override]
-        check_keys = context.asset_graph.get_check_keys_for_assets({context.key})
-        storage = context.asset_graph_view.instance.event_log_storage
-        infos = storage.get_asset_check_partition_info(sorted(check_keys)) if check_keys else []
-        failed = {
-            info.partition_key
-            for info in infos
-            if info.partition_key is not None
-            and info.latest_execution_status == AssetCheckExecutionRecordStatus.FAILED
-            and info.is_current
-        }
-        true_subset = context.candidate_subset.compute_intersection_with_partition_keys(failed)
+        candidates = context.candidate_subset.expensively_compute_partition_keys()
+        instance = context.asset_graph_view.instance
+        series = latest_metadata_values(instance, dg.AssetKey("weekly_sales"), candidates, SERIES_VERSION_METADATA_KEY)
+        seen = latest_metadata_values(instance, context.key, candidates, SERIES_VERSION_METADATA_KEY)
+        changed = {key for key, version in series.items() if key in seen and seen[key] != version}
+        true_subset = context.candidate_subset.compute_intersection_with_partition_keys(changed)
         return dg.AutomationResult(context=context, true_subset=true_subset)
 
 
-#: Age clocks already read, per (event store, asset): partition -> (storage id of its latest materialization,
-#: clock). Materializations never change, so a tick of the long-lived code server reads only those that are new
-#: since its previous tick instead of deserialising every partition's latest event again.
-_CLOCK_CACHE: dict[tuple[str, dg.AssetKey], dict[str, tuple[int, datetime]]] = {}
-_CLOCK_CACHE_LOCK = threading.Lock()
+#: Metadata values already read, per (event store, asset, key): partition -> (storage id of its latest
+#: materialization, value). Materializations never change, so a tick of the long-lived code server reads only those
+#: that are new since its previous tick instead of deserialising every partition's latest event again.
+_METADATA_CACHE: dict[tuple[str, dg.AssetKey, str], dict[str, tuple[int, Any]]] = {}
+_CACHE_LOCK = threading.Lock()
+#: Pseudo metadata key: the materialization's own timestamp (unix seconds).
+_TIMESTAMP = "__timestamp__"
 
 
 def _event_store_identity(instance: dg.DagsterInstance) -> str | None:
@@ -126,13 +155,20 @@ def _event_store_identity(instance: dg.DagsterInstance) -> str | None:
     return f"{ref.storage_data}|{ref.event_storage_data}|{url}"
 
 
-def latest_age_clocks(
-    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: set[str]
-) -> dict[str, datetime]:
-    """Age clock start of each materialized partition, from its latest materialization's metadata.
+def _value(record: Any, key: str) -> Any:
+    if key == _TIMESTAMP:
+        return float(record.timestamp)
+    entry = record.asset_materialization.metadata.get(key)
+    return None if entry is None else entry.value
+
+
+def latest_metadata_values(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: set[str], key: str
+) -> dict[str, Any]:
+    """Partition -> the value of metadata `key` on its latest materialization (None where absent).
 
     One query finds the latest materialization of every partition; only those not read by an earlier call on the
-    same event store are fetched and deserialised (in batches of 500).
+    same event store are fetched and deserialised (in batches of 500). Partitions never materialized are absent.
     """
     if not partitions:
         return {}
@@ -140,14 +176,14 @@ def latest_age_clocks(
         asset_key, DagsterEventType.ASSET_MATERIALIZATION, partitions
     )
     identity = _event_store_identity(instance)
-    with _CLOCK_CACHE_LOCK:
-        known = dict(_CLOCK_CACHE.get((identity, asset_key), {})) if identity is not None else {}
-    clocks: dict[str, datetime] = {}
+    with _CACHE_LOCK:
+        known = dict(_METADATA_CACHE.get((identity, asset_key, key), {})) if identity is not None else {}
+    values: dict[str, Any] = {}
     unread: list[int] = []
     for partition, storage_id in storage_ids.items():
         hit = known.get(partition)
         if hit is not None and hit[0] == storage_id:
-            clocks[partition] = hit[1]
+            values[partition] = hit[1]
         else:
             unread.append(storage_id)
     for start in range(0, len(unread), 500):
@@ -156,18 +192,29 @@ def latest_age_clocks(
             AssetRecordsFilter(asset_key=asset_key, storage_ids=batch), limit=len(batch)
         ).records
         for record in records:
-            materialization = record.asset_materialization
-            if materialization is None or materialization.partition is None:
+            partition = record.asset_materialization.partition if record.asset_materialization else None
+            if partition is None:
                 continue
-            entry = materialization.metadata.get(AGE_CLOCK_METADATA_KEY)
-            timestamp = entry.value if entry is not None else record.timestamp
-            clock = datetime.fromtimestamp(float(timestamp), tz=UTC)
-            clocks[materialization.partition] = clock
-            known[materialization.partition] = (record.storage_id, clock)
+            values[partition] = _value(record, key)
+            known[partition] = (record.storage_id, values[partition])
     if identity is not None and unread:
-        with _CLOCK_CACHE_LOCK:
-            _CLOCK_CACHE[(identity, asset_key)] = known
-    return clocks
+        with _CACHE_LOCK:
+            _METADATA_CACHE[(identity, asset_key, key)] = known
+    return values
+
+
+def latest_age_clocks(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions: set[str]
+) -> dict[str, datetime]:
+    """Age clock start of each materialized partition, from its latest materialization's metadata (the
+    materialization time where the metadata has none)."""
+    clocks = latest_metadata_values(instance, asset_key, partitions, AGE_CLOCK_METADATA_KEY)
+    missing = {key for key, value in clocks.items() if value is None}
+    stamps = latest_metadata_values(instance, asset_key, missing, _TIMESTAMP) if missing else {}
+    return {
+        key: datetime.fromtimestamp(float(value if value is not None else stamps[key]), tz=UTC)
+        for key, value in clocks.items()
+    }
 
 
 def _ready() -> dg.AutomationCondition:
@@ -176,10 +223,6 @@ def _ready() -> dg.AutomationCondition:
 
 def _missing_once() -> dg.AutomationCondition:
     return (AC.missing() & ~AC.newly_requested()).with_label("missing")
-
-
-def _new_data() -> dg.AutomationCondition:
-    return AC.any_deps_match(AC.data_version_changed()).since_last_handled().with_label("dependency data changed")
 
 
 def _failed_awaiting_data() -> dg.AutomationCondition:
@@ -195,34 +238,21 @@ def partition_refresh_condition(parent: str) -> dg.AutomationCondition:
 
 
 def model_condition(config: ArimaConfig, forced_since: datetime | None = None) -> dg.AutomationCondition:
-    """For arima_model: missing | too old or forced | a failed check, when ready and not after a failure."""
-    triggers = _missing_once() | ModelClockCondition(config, forced_since) | FailedCheckCondition()
+    """For arima_model: missing | series changed | too old, forced or a failed step to retry, when ready and not
+    after a failed run."""
+    triggers = _missing_once() | SeriesChangedCondition() | ModelClockCondition(config, forced_since)
     return (triggers & _ready() & ~AC.newly_requested() & ~_failed_awaiting_data()).with_label("model stale")
 
 
 def forecast_condition() -> dg.AutomationCondition:
-    """For sales_forecast: missing, its series or model changed, or its model is requested this tick (then both
-    run in one run, model first: a forecast written between two ticks cannot mask its model's change)."""
-    with_model = (
-        AC.any_deps_match(AC.will_be_requested())
-        .allow(dg.AssetSelection.assets("arima_model"))
-        .with_label("model requested this tick")
-    )
-    return ((_missing_once() | _new_data() | with_model) & _ready() & ~_failed_awaiting_data()).with_label(
+    """For sales_forecast: missing, its model requested this tick (then both run in one run, model first), or its
+    model materialized since (a model run by hand)."""
+    model = dg.AssetSelection.assets("arima_model")
+    with_model = AC.any_deps_match(AC.will_be_requested()).allow(model).with_label("model requested this tick")
+    model_ran = AC.any_deps_match(AC.newly_updated()).allow(model).since_last_handled().with_label("model updated")
+    return ((_missing_once() | with_model | model_ran) & _ready() & ~_failed_awaiting_data()).with_label(
         "forecast stale"
     )
-
-
-def check_condition() -> dg.AutomationCondition:
-    """For the model checks: on the tick the ISBN's series or model changed data version.
-
-    Not `since_last_handled()`: on check keys its reset (`initial_evaluation`) is true on every tick in 1.13,
-    so it would never fire (and `since(newly_updated())` does not reset on check keys either). Without
-    in-progress guards a change is never skipped; a run against data being recomputed is followed by another
-    when the new data version lands.
-    """
-    changed = AC.any_deps_match(AC.data_version_changed()).with_label("series or model changed")
-    return (changed & ~AC.any_deps_missing()).with_label("new evidence")
 
 
 def report_condition() -> dg.AutomationCondition:

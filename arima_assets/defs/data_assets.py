@@ -7,11 +7,19 @@ import pandas as pd
 
 from arima_assets.config import ArimaConfig
 from arima_assets.data.nielsen import SalesData, load_sales
-from arima_assets.defs.automation import partition_refresh_condition
+from arima_assets.defs.automation import SERIES_VERSION_METADATA_KEY, batch_policy, partition_refresh_condition
 from arima_assets.defs.partitions import ISBN_PARTITIONS_NAME, isbn_partitions
 from arima_assets.training import series_version
 
-__all__ = ["book_sales", "weekly_sales", "coverage_end", "frame_version", "series_from_frame", "frame_from_series"]
+__all__ = [
+    "book_sales",
+    "build_weekly_sales",
+    "frame_version",
+    "output_by_partition",
+    "series_by_partition",
+    "series_from_frame",
+    "frame_from_series",
+]
 
 
 @dg.asset(group_name="arima_assets", kinds={"pandas"})
@@ -53,17 +61,6 @@ def frame_version(frame: pd.DataFrame) -> str:
     return hashlib.sha256(hashes.tobytes()).hexdigest()[:16]
 
 
-def coverage_end(frame: pd.DataFrame, isbn: str) -> pd.Timestamp:
-    """Last week covered for an ISBN: the latest week of any source file the ISBN appears in.
-
-    A file reports every title it tracks up to its last week, so weeks without a row in that span are zero
-    sales; a later file that does not mention the ISBN (e.g. an update for other titles) does not extend it.
-    """
-    week_by_source = frame.groupby("source")["week_end"].max()
-    sources = frame.loc[frame["isbn"] == isbn, "source"].unique()
-    return pd.Timestamp(week_by_source.loc[sources].max())
-
-
 def series_from_frame(frame: pd.DataFrame) -> pd.Series:
     """The weekly series stored by `weekly_sales` (a one-column `volume` frame) as a W-SAT Series."""
     series = frame["volume"].astype(float)
@@ -76,32 +73,79 @@ def frame_from_series(series: pd.Series) -> pd.DataFrame:
     return series.rename("volume").to_frame()
 
 
-@dg.asset(
-    group_name="arima_assets",
-    partitions_def=isbn_partitions,
-    kinds={"pandas"},
-    automation_condition=partition_refresh_condition("book_sales"),
-)
-def weekly_sales(
-    context: dg.AssetExecutionContext, arima_config: dg.ResourceParam[ArimaConfig], book_sales: pd.DataFrame
-) -> dg.Output[pd.DataFrame]:
-    """The ISBN's weekly unit sales on a W-SAT index, missing weeks as 0. Its data version is a hash of the
-    series, so re-ingesting unchanged data is not new data."""
-    isbn = context.partition_key
-    rows = book_sales[book_sales["isbn"] == isbn]  # one ISBN's rows: no per-partition work over the whole table
-    titles = {isbn: str(rows["title"].iloc[-1])} if len(rows) else {}
-    data = SalesData(frame=rows, titles=titles, absent_weeks=arima_config.absent_weeks)
-    series = data.weekly_series(isbn, end=coverage_end(book_sales, isbn))
-    return dg.Output(
-        frame_from_series(series),
-        data_version=dg.DataVersion(series_version(series)),
-        metadata={
-            "title": titles.get(isbn, ""),
-            "weeks": len(series),
-            "first_week": str(series.index[0].date()),
-            "last_week": str(series.index[-1].date()),
-            "total_units": float(series.sum()),
-            "last_13_weeks_units": float(series.iloc[-13:].sum()),
-            "zero_weeks_share": float((series == 0).mean()),
-        },
+def series_by_partition(
+    partition_keys: list[str] | tuple[str, ...], loaded: pd.DataFrame | dict[str, pd.DataFrame]
+) -> dict[str, pd.Series]:
+    """The weekly series of each partition of a step, in partition order, from what the IO manager loaded (one
+    frame for a single partition, a dict by partition for several).
+
+    Raises:
+        ValueError: a partition's series is missing (its weekly_sales was never materialized).
+    """
+    frames = loaded if isinstance(loaded, dict) else {partition_keys[0]: loaded}
+    missing = [key for key in partition_keys if key not in frames]
+    if missing:
+        raise ValueError(f"weekly_sales is missing for ISBN(s) {missing[:10]}: materialize weekly_sales first")
+    return {key: series_from_frame(frames[key]) for key in partition_keys}
+
+
+def output_by_partition(partition_keys: list[str], values: dict[str, object]) -> object:
+    """A batched step's output: the value for one partition, a dict by partition for several."""
+    return values[partition_keys[0]] if len(partition_keys) == 1 else values
+
+
+def build_weekly_sales(config: ArimaConfig) -> dg.AssetsDefinition:
+    """The `weekly_sales` asset, in runs of at most `batch_size` ISBNs."""
+
+    @dg.asset(
+        name="weekly_sales",
+        group_name="arima_assets",
+        partitions_def=isbn_partitions,
+        kinds={"pandas"},
+        automation_condition=partition_refresh_condition("book_sales"),
+        backfill_policy=batch_policy(config),
     )
+    def weekly_sales(
+        context: dg.AssetExecutionContext, arima_config: dg.ResourceParam[ArimaConfig], book_sales: pd.DataFrame
+    ) -> dg.Output:
+        """The ISBN's weekly unit sales on a W-SAT index, missing weeks as 0, for every ISBN of the run. Each
+        partition's metadata holds the title and a hash of its series (`series_version`): re-ingesting unchanged
+        data is not new data for the model."""
+        keys = list(context.partition_keys)
+        outputs = _weekly_frames(context, arima_config, book_sales, keys)
+        absent = [key for key in keys if key not in outputs]
+        if absent:
+            raise dg.Failure(f"ISBN(s) {absent[:10]} are not in the ingested sales files: re-ingest book_sales")
+        return dg.Output(output_by_partition(keys, outputs))
+
+    return weekly_sales
+
+
+def _weekly_frames(
+    context: dg.AssetExecutionContext, config: ArimaConfig, book_sales: pd.DataFrame, keys: list[str]
+) -> dict[str, pd.DataFrame]:
+    """Each ISBN's weekly series as a frame (one pass over the table), its metadata added to its partition."""
+    week_by_source = book_sales.groupby("source")["week_end"].max()
+    outputs: dict[str, pd.DataFrame] = {}
+    for isbn, rows in book_sales[book_sales["isbn"].isin(keys)].groupby("isbn", sort=False):
+        titles = {isbn: str(rows["title"].iloc[-1])}
+        data = SalesData(frame=rows, titles=titles, absent_weeks=config.absent_weeks)
+        # a file reports every title it tracks up to its last week: the series runs to the newest week of the
+        # files the ISBN appears in (a later file for other titles does not pad it)
+        series = data.weekly_series(isbn, end=pd.Timestamp(week_by_source.loc[rows["source"].unique()].max()))
+        outputs[isbn] = frame_from_series(series)
+        context.add_asset_metadata(
+            {
+                "title": titles[isbn],
+                "author": str(rows["author"].iloc[-1]) if "author" in rows else "",
+                SERIES_VERSION_METADATA_KEY: series_version(series),
+                "weeks": len(series),
+                "first_week": str(series.index[0].date()),
+                "last_week": str(series.index[-1].date()),
+                "total_units": float(series.sum()),
+                "last_13_weeks_units": float(series.iloc[-13:].sum()),
+                "zero_weeks_share": float((series == 0).mean()),
+            },
+            partition_key=isbn,
+        )
+    return outputs

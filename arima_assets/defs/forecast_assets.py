@@ -1,60 +1,113 @@
-"""The per-ISBN forecast: the champion's kept parameters re-filtered on the latest weeks (no refit)."""
+"""The per-ISBN forecast, many ISBNs per run: each champion's kept parameters re-filtered on the latest weeks."""
 
 import time
+from dataclasses import replace
+from typing import Any
 
 import dagster as dg
 import pandas as pd
 
 from arima_assets.config import ArimaConfig
-from arima_assets.defs.automation import forecast_condition
-from arima_assets.defs.data_assets import series_from_frame
+from arima_assets.decision import ModelRecord, StepStatus
+from arima_assets.defs.automation import batch_policy, forecast_condition
+from arima_assets.defs.data_assets import output_by_partition, series_by_partition
 from arima_assets.defs.partitions import isbn_partitions
 from arima_assets.defs.resources import ModelStoreResource
-from arima_assets.defs.tracking import end_mlflow_on_run_finished
+from arima_assets.defs.tracking import EXPERIMENT_NAME, end_mlflow_on_run_finished
+from arima_assets.lifecycle import ChampionLifecycle, cached_champion
 from arima_assets.plots import forecast_markdown
+from arima_assets.registry import ModelRegistry
+from arima_assets.store import ModelStore
 
-__all__ = ["sales_forecast"]
+__all__ = ["build_forecast_asset", "forecast_table"]
+
+_COLUMNS = ["mean", "lo-80", "hi-80", "lo-95", "hi-95"]
 
 
-@dg.asset(
-    group_name="arima_assets",
-    partitions_def=isbn_partitions,
-    kinds={"pandas"},
-    deps=["arima_model"],
-    automation_condition=forecast_condition(),
-    hooks={end_mlflow_on_run_finished},
-)
-def sales_forecast(
-    context: dg.AssetExecutionContext,
-    arima_config: dg.ResourceParam[ArimaConfig],
-    model_store: ModelStoreResource,
-    weekly_sales: pd.DataFrame,
-) -> dg.Output[pd.DataFrame]:
-    """`forecast_horizon`-week forecast with 80/95 % intervals (never negative) from the ISBN's champion,
-    re-filtered on the latest weekly sales: refreshed whenever the series or the model changes."""
-    isbn = context.partition_key
-    champion = model_store.get_store().get_champion(isbn)
-    if champion is None:
-        raise dg.Failure(f"ISBN {isbn} has no champion model yet: materialize arima_model[{isbn}] first")
-    series = series_from_frame(weekly_sales)
-    started = time.perf_counter()
-    model = champion.load_model(refilter=False).refresh(series)  # parameters only: one filter
-    forecast = model.forecast(arima_config.forecast_horizon)
-    refresh_seconds = time.perf_counter() - started
+def forecast_table(champion: ModelRecord, series: pd.Series, horizon: int) -> pd.DataFrame:
+    """The champion's `horizon`-week forecast with 80/95 % intervals, its parameters re-filtered on `series`."""
+    forecast = champion.load_model(refilter=False).refresh(series).forecast(horizon)  # parameters only: one filter
     forecast.index.name = "week_end"
+    return forecast
+
+
+def _metadata(isbn: str, champion: ModelRecord, series: pd.Series, forecast: pd.DataFrame, seconds: float) -> dict:
     table = forecast.round(1)
     table.index = table.index.strftime("%Y-%m-%d")
-    return dg.Output(
-        forecast,
-        metadata={
-            "spec": champion.spec_label,
-            "model_trained_at": champion.trained_at.isoformat(),
-            "mlflow_model_version": champion.mlflow.get("version", ""),
-            "first_week": str(forecast.index[0].date()),
-            "horizon_weeks": len(forecast),
-            "total_forecast_units": round(float(forecast["mean"].sum()), 1),  # as the table
-            "refresh_seconds": round(refresh_seconds, 3),
-            "forecast": dg.MetadataValue.md(table.to_markdown()),
-            "plot": dg.MetadataValue.md(forecast_markdown(series, forecast, f"ISBN {isbn} — {champion.spec_label}")),
-        },
+    return {
+        "status": "forecast",
+        "spec": champion.spec_label,
+        "model_trained_at": champion.trained_at.isoformat(),
+        "mlflow_model_version": champion.mlflow.get("version", ""),
+        "first_week": str(forecast.index[0].date()),
+        "horizon_weeks": len(forecast),
+        "total_forecast_units": round(float(forecast["mean"].sum()), 1),  # as the table
+        "refresh_seconds": round(seconds, 3),
+        "forecast": dg.MetadataValue.md(table.to_markdown()),
+        "plot": dg.MetadataValue.md(forecast_markdown(series, forecast, f"ISBN {isbn} — {champion.spec_label}")),
+    }
+
+
+def _record_failure(store: ModelStore, isbn: str, run_id: str, error: str) -> None:
+    """The ISBN's outcome becomes a failure: a call or report never counts a title whose forecast failed as served."""
+    outcome = store.get_run_outcome(run_id, isbn) or store.get_outcome(isbn)
+    if outcome is None:
+        return
+    store.put_outcome(replace(outcome, status=StepStatus.FAILED, run_id=run_id, error=f"forecast failed: {error}"))
+
+
+def build_forecast_asset(config: ArimaConfig) -> dg.AssetsDefinition:
+    """The `sales_forecast` asset, in runs of at most `batch_size` ISBNs."""
+
+    @dg.asset(
+        name="sales_forecast",
+        group_name="arima_assets",
+        partitions_def=isbn_partitions,
+        kinds={"pandas"},
+        deps=["arima_model"],
+        automation_condition=forecast_condition(),
+        backfill_policy=batch_policy(config),
+        hooks={end_mlflow_on_run_finished},
     )
+    def sales_forecast(
+        context: dg.AssetExecutionContext,
+        arima_config: dg.ResourceParam[ArimaConfig],
+        model_store: ModelStoreResource,
+        weekly_sales: Any,  # one frame, or a dict by partition for several
+    ) -> dg.Output:
+        """`forecast_horizon`-week forecast with 80/95 % intervals (never negative) from each ISBN's champion,
+        re-filtered on the latest weekly sales: refreshed whenever the series or the model changes. An ISBN without
+        a usable champion gets an empty table whose metadata says why, and its outcome is marked failed."""
+        keys = list(context.partition_keys)
+        store = model_store.get_store()
+        series = series_by_partition(keys, weekly_sales)
+        lifecycle: ChampionLifecycle | None = None
+        outputs: dict[str, pd.DataFrame] = {}
+        failed: list[str] = []
+        for isbn in keys:
+            started = time.perf_counter()
+            try:
+                champion = cached_champion(store, isbn)
+                if champion is None:  # missing or damaged cache: the registry's record, cache rebuilt
+                    if lifecycle is None:
+                        registry = ModelRegistry(arima_config.mlflow_tracking_uri, experiment_name=EXPERIMENT_NAME)
+                        lifecycle = ChampionLifecycle(store, registry, arima_config)
+                    champion = lifecycle.champion(isbn)
+                if champion is None:
+                    raise ValueError(f"ISBN {isbn} has no champion model yet: its model step must succeed first")
+                forecast = forecast_table(champion, series[isbn], arima_config.forecast_horizon)
+                metadata = _metadata(isbn, champion, series[isbn], forecast, time.perf_counter() - started)
+            except Exception as exc:  # one ISBN's failure does not stop the others
+                error = f"{type(exc).__name__}: {exc}"
+                context.log.error(f"ISBN {isbn}: forecast failed: {error}")
+                _record_failure(store, isbn, context.run.run_id, error)
+                failed.append(isbn)
+                forecast = pd.DataFrame(columns=_COLUMNS, index=pd.DatetimeIndex([], name="week_end"), dtype=float)
+                metadata = {"status": "failed", "error": error}
+            outputs[isbn] = forecast
+            context.add_asset_metadata(metadata, partition_key=isbn)
+        if failed:
+            context.log.warning(f"{len(failed)} of {len(keys)} forecasts failed: {failed[:20]}")
+        return dg.Output(output_by_partition(keys, outputs))
+
+    return sales_forecast

@@ -1,25 +1,37 @@
-"""The per-ISBN model: decide, train a challenger if stale, keep the better of champion and challenger."""
+"""The per-ISBN model, many ISBNs per run: the lifecycle decides each, trains the stale ones, keeps the better of
+champion and challenger, and each partition gets its own metadata and check verdicts."""
 
-import traceback
+from typing import Any
 
 import dagster as dg
 import pandas as pd
 from dagster_mlflow.resources import MlFlow
 
-from arima_assets.champions import commit_step, current_champion, pending_challenger
 from arima_assets.config import ArimaConfig
 from arima_assets.decision import ModelRecord, StepStatus
-from arima_assets.defs.automation import AGE_CLOCK_METADATA_KEY, model_condition
-from arima_assets.defs.data_assets import series_from_frame
+from arima_assets.defs.automation import (
+    AGE_CLOCK_METADATA_KEY,
+    FAILURES_METADATA_KEY,
+    SERIES_VERSION_METADATA_KEY,
+    batch_policy,
+    latest_metadata_values,
+    model_condition,
+)
+from arima_assets.defs.checks import check_evaluations, model_check_specs
+from arima_assets.defs.data_assets import series_by_partition
 from arima_assets.defs.deployment import FIT_POOL
 from arima_assets.defs.partitions import isbn_partitions
 from arima_assets.defs.resources import ModelStoreResource
-from arima_assets.defs.tracking import EXPERIMENT_NAME, end_mlflow_on_run_finished, track_model_step
+from arima_assets.defs.tracking import EXPERIMENT_NAME, end_mlflow_on_run_finished
+from arima_assets.lifecycle import ChampionLifecycle, IsbnResult
 from arima_assets.registry import ModelRegistry
-from arima_assets.store import ModelStore, Outcome
-from arima_assets.training import ModelStepResult, record_digest, run_model_step
+from arima_assets.training import ModelStepResult, record_digest, series_version
 
 __all__ = ["build_model_asset", "model_metadata"]
+
+
+def _readable(value: float) -> float:
+    return round(float(value), 3)
 
 
 def model_metadata(step: ModelStepResult) -> dict[str, object]:
@@ -28,10 +40,6 @@ def model_metadata(step: ModelStepResult) -> dict[str, object]:
     Errors and seconds are rounded to 3 decimals for reading (NaN stays a float NaN); `decision_detail` keeps
     the decision at full precision.
     """
-
-    def readable(value: float) -> float:
-        return round(float(value), 3)
-
     champion: ModelRecord = step.champion
     decision = step.decision
     metadata: dict[str, object] = {
@@ -40,18 +48,24 @@ def model_metadata(step: ModelStepResult) -> dict[str, object]:
         "reasons": dg.MetadataValue.md("\n".join(f"- {reason}" for reason in decision.reasons)),
         "triggers_fired": ", ".join(str(t) for t in decision.fired) or "none",
         "spec": champion.spec_label,
-        "cv_mase": readable(champion.cv_mase),
-        "holdout_mase": readable(champion.holdout_mase),
+        "cv_mase": _readable(champion.cv_mase),
+        "holdout_mase": _readable(champion.holdout_mase),
         "trained_at": champion.trained_at.isoformat(),
         AGE_CLOCK_METADATA_KEY: dg.MetadataValue.timestamp(champion.age_clock_start.timestamp()),
         "data_start": champion.data_start,
         "data_end": champion.data_end,
         "trials_run": step.tuning.trials_run if step.tuning else 0,
-        "fit_seconds": readable(step.fit_seconds),
-        "fit_seconds_saved": readable(step.fit_seconds_saved),
+        "fit_seconds": _readable(step.fit_seconds),
+        "fit_seconds_saved": _readable(step.fit_seconds_saved),
         "used_fallback": champion.used_fallback,
+        "record_digest": record_digest(champion),
         "decision_detail": dg.MetadataValue.json(decision.to_dict()),
     }
+    for verdict in decision.triggers:  # each verdict's observed value beside its threshold, charted per ISBN
+        if verdict.observed is not None:
+            metadata[f"{verdict.trigger}_observed"] = _readable(verdict.observed)
+        if verdict.threshold is not None:
+            metadata[f"{verdict.trigger}_threshold"] = _readable(verdict.threshold)
     links = champion.mlflow
     if links.get("run_id"):
         metadata["mlflow_run_id"] = links["run_id"]
@@ -63,45 +77,32 @@ def model_metadata(step: ModelStepResult) -> dict[str, object]:
     metadata["pending_challenger"] = step.candidate.spec_label if step.candidate else "none"
     if step.challenger is not None:
         metadata["challenger_spec"] = step.challenger.spec_label
-        metadata["challenger_holdout_mase"] = readable(step.challenger.holdout_mase)
+        metadata["challenger_holdout_mase"] = _readable(step.challenger.holdout_mase)
         metadata["promotion"] = step.promotion_reason or ""
     return metadata
 
 
-def _model_step(
-    context: dg.AssetExecutionContext,
-    isbn: str,
-    series: pd.Series,
-    config: ArimaConfig,
-    store: ModelStore,
-    mlflow: MlFlow,
-) -> ModelStepResult:
-    """Read the ISBN's record, decide, train if stale, track in MLflow, then commit to the store."""
-    try:
-        registry = ModelRegistry(config.mlflow_tracking_uri, experiment_name=EXPERIMENT_NAME)
-        champion = current_champion(store, registry, isbn)  # the record of truth, read inside the lease
-        candidate = pending_challenger(store, isbn, champion)
-        step = run_model_step(isbn, series, champion, config, candidate=candidate)
-        tags = {"dagster_run_id": context.run.run_id, "isbn": isbn, "partition_key": isbn}
-        step = track_model_step(mlflow, step, isbn, config, tags, registry)
-    except Exception as exc:
-        store.put_outcome(
-            Outcome(
-                isbn=isbn,
-                status=StepStatus.FAILED,
-                decision={},
-                run_id=context.run.run_id,
-                error=f"{type(exc).__name__}: {exc}",
-            )
-        )
-        context.log.error(f"model step failed for ISBN {isbn}:\n{traceback.format_exc()}")
-        raise
-    commit_step(store, isbn, step, candidate, context.run.run_id)
-    return step
+def _partition_metadata(result: IsbnResult, series: pd.Series, previous_failures: int) -> dict[str, object]:
+    """One ISBN's metadata in a batch: the step's, or the failure with its error (the champion is unchanged)."""
+    if result.step is not None:
+        metadata = model_metadata(result.step)
+        metadata[FAILURES_METADATA_KEY] = 0
+    else:
+        metadata = {
+            "status": str(StepStatus.FAILED),
+            "error": result.outcome.error or "",
+            FAILURES_METADATA_KEY: previous_failures + 1,
+        }
+        if result.judged is not None:  # the champion in force is unchanged: keep its clock and digest visible
+            metadata["spec"] = result.judged.spec_label
+            metadata[AGE_CLOCK_METADATA_KEY] = dg.MetadataValue.timestamp(result.judged.age_clock_start.timestamp())
+            metadata["record_digest"] = record_digest(result.judged)
+    metadata[SERIES_VERSION_METADATA_KEY] = series_version(series)
+    return metadata
 
 
 def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
-    """The `arima_model` asset with the automation condition for this configuration."""
+    """The `arima_model` asset (with its checks) for this configuration: automation condition and batch size."""
 
     @dg.asset(
         name="arima_model",
@@ -109,7 +110,9 @@ def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
         partitions_def=isbn_partitions,
         kinds={"statsmodels", "optuna"},
         automation_condition=model_condition(config),
+        backfill_policy=batch_policy(config),
         ins={"weekly_sales": dg.AssetIn()},
+        check_specs=model_check_specs(),
         hooks={end_mlflow_on_run_finished},
         pool=FIT_POOL,
     )
@@ -118,23 +121,54 @@ def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
         arima_config: dg.ResourceParam[ArimaConfig],
         model_store: ModelStoreResource,
         mlflow: dg.ResourceParam[MlFlow],
-        weekly_sales: pd.DataFrame,
-    ) -> dg.MaterializeResult:
-        """Tuned ARIMA model of the ISBN (spec + parameters, no pickle). Trains only when the decision engine
-        finds the champion missing, too old, drifted, degraded or forced. After drift or degraded performance
-        the model trained on the change is served unless the champion is significantly better on the weeks
-        since; after an age or forced retrain a challenger replaces the champion only if it is better on the
-        same out-of-sample weeks (Diebold-Mariano), else it stays pending and is promoted later, without a fit,
-        if it wins on the weeks that follow. Otherwise the champion is reused without a fit, and the metadata
-        says why."""
-        isbn = context.partition_key
+        weekly_sales: Any,  # one frame, or a dict by partition for several
+    ):
+        """Tuned ARIMA model of each ISBN of the run (spec + parameters, no pickle). Trains only when the decision
+        engine finds the champion missing, too old, drifted, degraded or forced. After drift or degraded
+        performance the model trained on the change is served unless the champion is significantly better on the
+        weeks since; after an age or forced retrain a challenger replaces the champion only if it is better on the
+        same out-of-sample weeks (Diebold-Mariano), else it stays pending and is promoted later, without a fit, if
+        it wins on the weeks that follow. Otherwise the champion is reused without a fit, and the metadata says
+        why. Each ISBN's checks carry the verdicts behind its decision; an ISBN whose step fails is reported with
+        its error and does not stop the others."""
         store = model_store.get_store()
-        series = series_from_frame(weekly_sales)
-        with store.isbn_lock(isbn):  # one model step per ISBN at a time; the record is read inside the lease
-            step = _model_step(context, isbn, series, arima_config, store, mlflow)
-        return dg.MaterializeResult(
-            metadata=model_metadata(step),
-            data_version=dg.DataVersion(record_digest(step.champion)),
+        registry = ModelRegistry(arima_config.mlflow_tracking_uri, experiment_name=EXPERIMENT_NAME)
+        lifecycle = ChampionLifecycle(store, registry, arima_config)
+        series = series_by_partition(context.partition_keys, weekly_sales)
+        selected = {key.name for key in context.selected_asset_check_keys}
+        done = 0
+
+        def report(result: IsbnResult) -> None:
+            nonlocal done
+            done += 1
+            failures = _previous_failures(context, result.isbn) if result.failed else 0
+            context.add_asset_metadata(
+                _partition_metadata(result, series[result.isbn], failures), partition_key=result.isbn
+            )
+            if result.failed:
+                context.log.error(f"ISBN {result.isbn}: model step failed: {result.outcome.error}")
+            if done % 25 == 0 or done == len(series):
+                context.log.info(f"model step: {done} of {len(series)} ISBNs done")
+
+        batch = lifecycle.run_batch(
+            series,
+            run_id=context.run.run_id,
+            parent_run_id=mlflow.active_run().info.run_id,
+            on_result=report,
         )
+        single = len(series) == 1
+        for result in batch.results.values():
+            yield from check_evaluations(result, selected, single=single)
+        if not single:  # the check outputs, once for the whole batch (each ISBN's evaluation names its partition)
+            for output_name, spec in context.assets_def.check_specs_by_output_name.items():
+                if spec.name in selected:
+                    yield dg.Output(None, output_name=output_name)
+        yield dg.MaterializeResult()
 
     return arima_model
+
+
+def _previous_failures(context: dg.AssetExecutionContext, isbn: str) -> int:
+    """Consecutive failures recorded on the ISBN's latest materialization (0 when none)."""
+    value = latest_metadata_values(context.instance, context.asset_key, {isbn}, FAILURES_METADATA_KEY).get(isbn)
+    return int(value) if value is not None else 0

@@ -30,6 +30,7 @@ DEPLOYMENT_SETTINGS = (
     "max_model_age_days",
     "force_retrain",
     "automation_interval_seconds",
+    "batch_size",
     "custom_triggers",
     "trigger_calendar",
     "trigger_timeout_seconds",
@@ -105,6 +106,23 @@ class ParquetIOManager(dg.UPathIOManager):
     """Stores DataFrames as parquet files, one per asset partition."""
 
     extension: str = ".parquet"
+
+    def handle_output(self, context: dg.OutputContext, obj: object) -> None:
+        """One parquet file per partition; a step over several partitions returns a dict by partition."""
+        if not context.has_asset_partitions or len(context.asset_partition_keys) == 1:
+            super().handle_output(context, obj)
+            return
+        keys = set(context.asset_partition_keys)
+        if not isinstance(obj, dict) or set(obj) != keys:
+            found = sorted(obj)[:5] if isinstance(obj, dict) else type(obj).__name__
+            raise TypeError(
+                f"{context.asset_key.to_user_string()} ran for {len(keys)} partitions and must return a dict of one "
+                f"DataFrame per partition; got {found}"
+            )
+        paths = self._get_paths_for_partitions(context)
+        for key, frame in obj.items():
+            self.make_directory(paths[key].parent)
+            self.dump_to_path(context=context, obj=frame, path=paths[key])
 
     def dump_to_path(self, context: dg.OutputContext, obj: pd.DataFrame, path: UPath) -> None:
         if not isinstance(obj, pd.DataFrame):

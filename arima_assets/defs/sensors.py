@@ -42,30 +42,19 @@ def build_sales_files_sensor(config: ArimaConfig) -> dg.SensorDefinition:
 
 
 def build_automation_sensors(config: ArimaConfig) -> list[dg.AutomationConditionSensorDefinition]:
-    """Two sensors evaluate the automation conditions every `automation_interval_seconds`: one for the assets,
-    one for the checks.
+    """One sensor evaluates the assets' automation conditions every `automation_interval_seconds`.
 
-    The assets' conditions include a custom (non-serializable) one, so they run in the user code server.
-    The checks get their own sensor because Dagster 1.13, when a check's asset is requested in the same tick,
-    narrows the check's request to that asset's partitions: a drift check for one ISBN would be dropped
-    whenever another ISBN's model is requested at the same time.
+    The conditions include custom (non-serializable) ones, so they run in the user code server. A tick that
+    requests several ISBN partitions emits a backfill (`emit_backfills`), which honours the assets' backfill policy:
+    runs of at most `batch_size` ISBNs, each carrying the series, model (with its checks) and forecast of its ISBNs.
     """
-    checks = dg.AssetSelection.all_asset_checks()
     return [
         dg.AutomationConditionSensorDefinition(
             name="arima_automation_sensor",
-            target=dg.AssetSelection.all(include_sources=False) - checks,
+            target=dg.AssetSelection.all(include_sources=False),
             default_status=dg.DefaultSensorStatus.RUNNING,
             use_user_code_server=True,
             minimum_interval_seconds=config.automation_interval_seconds,
-            emit_backfills=False,
-        ),
-        dg.AutomationConditionSensorDefinition(
-            name="arima_checks_sensor",
-            target=checks,
-            default_status=dg.DefaultSensorStatus.RUNNING,
-            use_user_code_server=True,
-            minimum_interval_seconds=config.automation_interval_seconds,
-            emit_backfills=False,
+            emit_backfills=True,
         ),
     ]

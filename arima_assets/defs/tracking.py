@@ -1,4 +1,4 @@
-"""MLflow through dagster-mlflow: one MLflow run per Dagster run, a nested run per ISBN, the registry.
+"""MLflow through dagster-mlflow: one MLflow run per Dagster run (the lifecycle nests a run per ISBN that did work).
 
 The `mlflow` resource is dagster-mlflow's `mlflow_tracking`, preceded by a quick availability check so that an
 unreachable store fails the step with a clear error before anything is trained or moved.
@@ -7,7 +7,6 @@ unreachable store fails the step with a clear error before anything is trained o
 import contextlib
 import logging
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import dagster as dg
@@ -16,20 +15,16 @@ from dagster_mlflow import end_mlflow_on_run_finished, mlflow_tracking
 from filelock import FileLock
 from mlflow.tracking import MlflowClient
 
-from arima_assets.champions import record_for_registry
 from arima_assets.config import ArimaConfig, redact_uri
-from arima_assets.registry import ModelRegistry, check_available, default_artifact_location
+from arima_assets.registry import check_available, default_artifact_location
 from arima_assets.registry.owners import reap_stale_runs, tag_owner
-from arima_assets.registry.records import RECORD_RUN_TAG, version_uri
 from arima_assets.registry.tracking import ensure_experiment, ensure_sqlite_folder
-from arima_assets.training import ModelStepResult
 
 __all__ = [
     "EXPERIMENT_NAME",
     "mlflow_resource",
     "prepare_tracking_store",
     "end_mlflow_on_run_finished",
-    "track_model_step",
 ]
 
 EXPERIMENT_NAME = "arima_assets"
@@ -136,100 +131,3 @@ def mlflow_resource(config: ArimaConfig, tracking_uri: str | dict[str, str] | No
             "extra_tags": {"deployment": config.environment},
         }
     )
-
-
-def _metrics(step: ModelStepResult) -> dict[str, float]:
-    record = step.challenger or step.champion
-    metrics = {
-        "cv_mase": record.cv_mase,
-        "holdout_mase": record.holdout_mase,
-        "trials_run": float(step.tuning.trials_run if step.tuning else 0),
-        "fit_seconds": step.fit_seconds,
-        "fit_seconds_saved": step.fit_seconds_saved,
-    }
-    if step.tuning is not None:
-        metrics.update({f"holdout_{k}": float(v) for k, v in step.tuning.holdout_metrics.items()})
-    return {k: float(v) for k, v in metrics.items() if v == v}  # drop NaN
-
-
-def track_model_step(
-    mlflow: Any,
-    step: ModelStepResult,
-    isbn: str,
-    config: ArimaConfig,
-    tags: dict[str, str],
-    registry: ModelRegistry | None = None,
-) -> ModelStepResult:
-    """Log the step as a nested run under the Dagster run's MLflow run and commit a changed champion record to the
-    registry, the record of truth (see arima_assets.champions): the record is logged first, then one registry
-    write commits it (the alias move, or the version's `record_run_id` tag).
-
-    A promoted challenger gets the `champion` alias; a losing one is registered without it. Returns the step
-    with the champion record's `mlflow` links filled in. Raises RegistryError when MLflow fails: nothing is
-    committed to the model store then.
-    """
-    registry = registry or ModelRegistry(config.mlflow_tracking_uri, experiment_name=EXPERIMENT_NAME)
-    parent_run_id = mlflow.active_run().info.run_id
-    challenger = step.challenger
-    params = {
-        "config": {k: v for k, v in config.public_dict().items() if k not in ("state_dir", "mlflow_tracking_uri")},
-        "spec": (challenger or step.champion).spec_label,
-        "model_params": (challenger or step.champion).model.get("params", {}),
-    }
-    run_id = registry.log_isbn_run(
-        isbn,
-        parent_run_id=parent_run_id,
-        payload=challenger.model if challenger else None,
-        params=params,
-        metrics=_metrics(step),
-        tags={**tags, "status": step.status},
-        decision={**step.decision.to_dict(), "promotion": step.promotion_reason},
-    )
-    links = {"parent_run_id": parent_run_id, "run_id": run_id, "tracking_uri": redact_uri(config.mlflow_tracking_uri)}
-    champion = step.champion
-    if step.status == "trained" and challenger is not None:
-        registry.log_record(run_id, record_for_registry(challenger))
-        version = registry.promote_challenger(
-            isbn, run_id, challenger.model, reason=step.promotion_reason or "", tags={RECORD_RUN_TAG: run_id}
-        )
-        links.update(version=str(version.version), model_uri=version.uri, record_run_id=run_id)
-    elif step.status == "kept" and challenger is not None:
-        pointer = registry.champion_pointer(isbn)
-        if pointer is None:  # store champion predates this registry: register it first
-            info = registry.promote_challenger(
-                isbn, run_id, champion.model, reason="champion registered from the store"
-            )
-            pointer = (info.version, run_id)
-        champion_version = pointer[0]
-        version = registry.record_kept_champion(isbn, run_id, challenger.model, reason=step.promotion_reason or "")
-        registry.log_record(run_id, record_for_registry(champion))
-        registry.set_record_run(isbn, champion_version, run_id)  # commit point of the re-anchored champion
-        links.update(
-            rejected_version=str(version.version),
-            version=str(champion_version),
-            model_uri=version_uri(isbn, champion_version),
-            record_run_id=run_id,
-        )
-        if step.candidate is not None:
-            pending = {"version": str(version.version), "model_uri": version.uri, "run_id": run_id}
-            step = replace(step, candidate=replace(challenger, mlflow={**challenger.mlflow, **pending}))
-    elif step.status == "promoted" and champion.mlflow.get("version"):
-        registry.log_record(run_id, record_for_registry(champion))
-        registry.set_record_run(isbn, int(champion.mlflow["version"]), run_id)
-        registry.set_champion(isbn, int(champion.mlflow["version"]))  # commit point
-        links.update({k: v for k, v in champion.mlflow.items() if k in ("version", "model_uri")})
-        links["record_run_id"] = run_id
-    else:
-        links.update({k: v for k, v in champion.mlflow.items() if k in ("version", "model_uri", "record_run_id")})
-    trained = 1.0 if step.status in ("trained", "kept") else 0.0  # a fit was run
-    registry.log_summary(
-        parent_run_id,
-        {
-            "reused_models": 1.0 - trained,
-            "newly_trained_models": trained,
-            "reuse_rate": 1.0 - trained,
-            "fit_seconds_saved": step.fit_seconds_saved,
-            "fit_seconds": step.fit_seconds,
-        },
-    )
-    return replace(step, champion=replace(champion, mlflow={**champion.mlflow, **links}))

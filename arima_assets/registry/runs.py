@@ -134,7 +134,7 @@ class RunLog:
             ValueError: A decision is not JSON-serialisable.
             RegistryError: MLflow failed (the run, if created, is marked FAILED).
         """
-        text = inputs.to_json(dict(decisions), "decisions")
+        inputs.to_json(dict(decisions), "decisions")
         run_id = self.create_parent_run(REUSE_RUN_NAME, {**(tags or {}), "isbns": len(decisions)})
         try:
             summary = {
@@ -145,13 +145,25 @@ class RunLog:
                 "fit_seconds": 0.0,
             }
             self.log_summary(run_id, summary)
-            with mlflow_errors(f"log the reused decisions on run {run_id}", self.tracking_uri):
-                self._client.log_text(run_id, text, REUSED_DECISIONS_FILE)
+            self.log_reused_decisions(run_id, decisions)
         except BaseException:
             self._terminate_quietly(run_id, RunStatus.to_string(RunStatus.FAILED))
             raise
         self.end_run(run_id)
         return run_id
+
+    def log_reused_decisions(self, run_id: str, decisions: Mapping[str, Mapping[str, Any]]) -> None:
+        """Write ``reused_decisions.json`` (ISBN -> the decision and its reasons) to run ``run_id``: the ISBNs that
+        were reused get no run of their own.
+
+        Raises:
+            ValueError: Bad run id, or a decision is not JSON-serialisable.
+            RegistryError: MLflow failed.
+        """
+        run_id = inputs.check_run_id(run_id)
+        text = inputs.to_json(dict(decisions), "decisions")
+        with mlflow_errors(f"log the reused decisions on run {run_id}", self.tracking_uri):
+            self._client.log_text(run_id, text, REUSED_DECISIONS_FILE)
 
     def _log_batches(self, run_id: str, params: dict[str, str], metrics: dict[str, float]) -> None:
         timestamp = int(time.time() * 1000)
