@@ -10,8 +10,8 @@ a pipeline run per ISBN costs 1-9 s on this shared 2-core machine (hours for 900
 in-process with what the idle call reads: a real fit (`training.run_model_step`, same preset with one CV fold
 for speed), its record logged to an MLflow run and registered as version 1 of `arima-<isbn>` with the champion
 alias and `record_run_id` tag (no pyfunc artifact: the idle call never loads it), the record in the local cache,
-and runless Dagster materializations of `weekly_sales`, `arima_model` and `sales_forecast` carrying the data
-versions the runs would have reported. Then, with nothing
+and runless Dagster materializations of `weekly_sales`, `arima_model` and `sales_forecast` carrying the series
+and record digests the runs would have reported. Then, with nothing
 changed:
 
 1. `repeats` calls of the Python API in this process (imports already paid): wall seconds each;
@@ -46,13 +46,12 @@ import dagster as dg  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from arima_assets import book_sales_arima_modeling_pipeline, get_arima_config  # noqa: E402
-from arima_assets.champions import record_for_registry, record_from_registry  # noqa: E402
 from arima_assets.config import ArimaConfig  # noqa: E402
 from arima_assets.data.nielsen import load_sales  # noqa: E402
 from arima_assets.data.sample import DEFAULT_SEED, generate_sample, sample_csv_text  # noqa: E402
-from arima_assets.defs._dagster_internals import DATA_VERSION_TAG  # noqa: E402
-from arima_assets.defs.automation import AGE_CLOCK_METADATA_KEY  # noqa: E402
+from arima_assets.defs.automation import AGE_CLOCK_METADATA_KEY, SERIES_VERSION_METADATA_KEY  # noqa: E402
 from arima_assets.defs.tracking import EXPERIMENT_NAME  # noqa: E402
+from arima_assets.lifecycle import record_for_registry, record_from_registry  # noqa: E402
 from arima_assets.registry import CHAMPION_ALIAS, ModelRegistry, model_name  # noqa: E402
 from arima_assets.registry.records import RECORD_RUN_TAG  # noqa: E402
 from arima_assets.store import ModelStore  # noqa: E402
@@ -121,14 +120,14 @@ def _seed_directly(out: Path, config: ArimaConfig, isbns: list[str]) -> None:
             client.set_registered_model_alias(model_name(isbn), CHAMPION_ALIAS, version)
             store.put_champion(record_from_registry(record_for_registry(trained), isbn, int(version), run_id))
             champion = store.get_champion(isbn)
-            clock = {AGE_CLOCK_METADATA_KEY: dg.MetadataValue.timestamp(champion.age_clock_start.timestamp())}
-            for key, version_tag, metadata in (
-                ("weekly_sales", series_version(series), {}),
-                ("arima_model", record_digest(champion), clock),
-                ("sales_forecast", None, {}),
-            ):
-                tags = {DATA_VERSION_TAG: version_tag} if version_tag else {}
-                event = dg.AssetMaterialization(asset_key=key, partition=isbn, metadata=metadata, tags=tags)
+            version_of_series = {SERIES_VERSION_METADATA_KEY: series_version(series)}
+            model = {
+                **version_of_series,
+                AGE_CLOCK_METADATA_KEY: dg.MetadataValue.timestamp(champion.age_clock_start.timestamp()),
+                "record_digest": record_digest(champion),
+            }
+            for key, metadata in (("weekly_sales", version_of_series), ("arima_model", model), ("sales_forecast", {})):
+                event = dg.AssetMaterialization(asset_key=key, partition=isbn, metadata=metadata)
                 instance.report_runless_asset_event(event)
     finally:
         instance.dispose()

@@ -70,15 +70,9 @@ def _verdict(name: str, triggers: list[TriggerResult]) -> TriggerResult:
     return TriggerResult(name, False, "not judged: no series or no champion")
 
 
-def check_evaluations(
-    result: IsbnResult, selected: set[str], single: bool = False
-) -> list[dg.AssetCheckEvaluation | dg.AssetCheckResult]:
-    """The evaluations of the selected checks for one ISBN of a model step, with its partition.
-
-    In a run of one partition they are `AssetCheckResult`s (Dagster then expects one per check and fills in the
-    partition and the target materialization); in a run of several, `AssetCheckEvaluation`s that name their
-    partition (an `AssetCheckResult` cannot).
-    """
+def check_evaluations(result: IsbnResult, selected: set[str]) -> list[dg.AssetCheckEvaluation]:
+    """The evaluations of the selected checks for one ISBN of a model step, each naming its partition (an
+    `AssetCheckResult` takes its partition only from a single-partition step)."""
     evaluations = []
     for name in (n for n in CHECKS if n in selected):
         metadata: dict[str, object] = {}
@@ -96,18 +90,6 @@ def check_evaluations(
                 metadata["threshold"] = float(verdict.threshold)
             metadata["decision"] = str(result.step.decision.action)
         metadata["reason"] = reason
-        if single:
-            evaluations.append(
-                dg.AssetCheckResult(
-                    asset_key=_MODEL,
-                    check_name=name,
-                    passed=passed,
-                    metadata=metadata,
-                    severity=dg.AssetCheckSeverity.WARN,
-                    description=reason,
-                )
-            )
-            continue
         evaluations.append(
             dg.AssetCheckEvaluation(
                 asset_key=_MODEL,

@@ -156,13 +156,11 @@ def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
             parent_run_id=mlflow.active_run().info.run_id,
             on_result=report,
         )
-        single = len(series) == 1
         for result in batch.results.values():
-            yield from check_evaluations(result, selected, single=single)
-        if not single:  # the check outputs, once for the whole batch (each ISBN's evaluation names its partition)
-            for output_name, spec in context.assets_def.check_specs_by_output_name.items():
-                if spec.name in selected:
-                    yield dg.Output(None, output_name=output_name)
+            yield from check_evaluations(result, selected)
+        for output_name, spec in context.assets_def.check_specs_by_output_name.items():
+            if spec.name in selected:  # the check outputs, once for the batch (each evaluation names its ISBN)
+                yield dg.Output(None, output_name=output_name)
         yield dg.MaterializeResult()
 
     return arima_model

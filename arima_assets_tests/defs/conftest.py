@@ -65,24 +65,41 @@ class AutomationWorld:
         )
 
     def execute(self, requested: dict[str, set[str]], raise_on_error: bool = True) -> dict[str, bool]:
-        """Run what a tick requested, one run per partition; returns success by partition."""
-        by_partition: dict[str, list[str]] = defaultdict(list)
-        for key, partitions in requested.items():
-            for partition in partitions:
-                by_partition[partition].append(key)
-        outcome = {}
-        for partition, keys in sorted(by_partition.items()):
-            assets = [dg.AssetKey(k) for k in keys if ":" not in k]
-            checks = [dg.AssetCheckKey(dg.AssetKey(k.split(":")[0]), k.split(":")[1]) for k in keys if ":" in k]
-            job = self.job.get_subset(asset_selection=set(assets), asset_check_selection=set(checks))
+        """Run what a tick requested as a backfill would: the per-ISBN assets in runs over contiguous ranges of at
+        most `batch_size` partitions, then the unpartitioned ones; returns each run's success by partition."""
+        from arima_assets.defs._dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+        from arima_assets.defs.partitions import ISBN_PARTITIONS_NAME
+        from arima_assets.pipeline import batches
+
+        outcome: dict[str, bool] = {}
+        partitioned = {key: keys for key, keys in requested.items() if keys != {UNPARTITIONED}}
+        order = list(self.instance.get_dynamic_partitions(ISBN_PARTITIONS_NAME))
+        everything = set().union(*partitioned.values()) if partitioned else set()
+        for batch in batches(sorted(everything), order, self.config.batch_size):
+            assets = {dg.AssetKey(key) for key, keys in partitioned.items() if keys & set(batch)}
+            job = self.job.get_subset(asset_selection=assets)
+            tags = {ASSET_PARTITION_RANGE_START_TAG: batch[0], ASSET_PARTITION_RANGE_END_TAG: batch[-1]}
             result = job.execute_in_process(
-                run_config=QUIET,
-                instance=self.instance,
-                partition_key=partition or None,
-                raise_on_error=raise_on_error,
+                run_config=QUIET, instance=self.instance, tags=tags, raise_on_error=raise_on_error
             )
-            outcome[partition] = result.success
+            outcome.update({isbn: result.success for isbn in batch})
+        unpartitioned = {dg.AssetKey(key) for key, keys in requested.items() if keys == {UNPARTITIONED}}
+        if unpartitioned:
+            result = self.job.get_subset(asset_selection=unpartitioned).execute_in_process(
+                run_config=QUIET, instance=self.instance, raise_on_error=raise_on_error
+            )
+            outcome[UNPARTITIONED] = result.success
         return outcome
+
+    def model_metadata(self, isbn: str) -> dict[str, object]:
+        """The metadata of the ISBN's latest arima_model materialization (values only)."""
+        from arima_assets.defs._dagster_internals import AssetRecordsFilter
+
+        records = self.instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=dg.AssetKey("arima_model"), asset_partitions=[isbn]), limit=1
+        ).records
+        assert records, f"arima_model[{isbn}] was never materialized"
+        return {key: value.value for key, value in records[0].asset_materialization.metadata.items()}
 
     def settle(self, max_ticks: int = 12) -> list[dict[str, set[str]]]:
         """Tick and execute until a tick requests nothing; returns each tick's requests."""

@@ -1,41 +1,47 @@
 """Automation, tick by tick, through dagster.evaluate_automation_conditions on real runs.
 
 The ticks run in file order over one module-scoped world: ingest, first training, settling, re-ingesting
-unchanged data, one ISBN drifting, a failing ISBN, 100 idle ticks, and last (the clock only moves forward)
-ageing past the limit with one partition in progress.
+unchanged data, one ISBN drifting, a failing ISBN retried with backoff, 100 idle ticks, and last (the clock only
+moves forward) ageing past the limit with one partition in progress. Requests are executed as a backfill would
+run them: contiguous ranges of ISBN partitions in one run each.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from arima_assets.defs.automation import retry_backoff
 from arima_assets_tests.conftest import SMALL_ISBNS, small_sales_frame, write_sales
 from arima_assets_tests.sales_changes import append_weeks
 
 DRIFTED = SMALL_ISBNS[0]
 STABLE = SMALL_ISBNS[1]
 SHORT = "9780141439518"  # a sample ISBN given a single week: too short even for a benchmark model, so it fails
+CHECKS = ("model_drift", "forecast_performance", "model_age", "challenger_comparison", "custom_triggers")
 
 
 def test_nothing_is_requested_before_ingest(world) -> None:
     assert world.tick() == {}
 
 
-def test_new_isbns_are_requested_once_and_trained(world) -> None:
+def test_new_isbns_are_requested_once_and_trained_in_one_run(world) -> None:
     world.ingest()
     first = world.tick()
     everything = set(SMALL_ISBNS)
     assert first == {"weekly_sales": everything, "arima_model": everything, "sales_forecast": everything}, (
-        "a new ISBN's series, model and forecast are requested together (one run per ISBN)"
+        "a new ISBN's series, model and forecast are requested together"
     )
+    runs_before = world.instance.get_runs_count()
     world.execute(first)
+    assert world.instance.get_runs_count() - runs_before == 1, "one run carries every ISBN (batch_size 100)"
     rest = world.settle()
-    names = ("model_drift", "forecast_performance", "model_age", "challenger_comparison", "custom_triggers")
-    checks = {f"arima_model:{name}": everything for name in names}
-    assert rest[0] == {"retraining_report": {""}, **checks}, "the checks and the report follow the new models"
+    assert rest[0] == {"retraining_report": {""}}, "the report follows the new models; the checks ran with them"
     assert rest[1:] == [{}], f"a fresh model is not requested again: {rest}"
     for isbn in SMALL_ISBNS:
-        assert world.check_results("model_drift", isbn) == ["SUCCEEDED"]
+        for check in CHECKS:
+            assert world.check_results(check, isbn) == ["SUCCEEDED"], (check, isbn)
+        metadata = world.model_metadata(isbn)
+        assert metadata["status"] == "trained" and metadata["decision"] == "train"
 
 
 def test_settled_world_requests_nothing(world) -> None:
@@ -49,51 +55,59 @@ def test_reingesting_unchanged_data_requests_no_model(world) -> None:
     assert refreshed == {"weekly_sales": set(SMALL_ISBNS)}, "the series are recomputed from the new ingest"
     world.execute(refreshed)
     after = world.tick()
-    assert after == {}, f"unchanged series keep their data version: nothing downstream runs ({after})"
+    assert after == {}, f"unchanged series keep their digest: nothing downstream runs ({after})"
 
 
-def test_drifted_new_data_for_one_isbn_requests_only_that_isbn(world) -> None:
+def test_drifted_new_data_for_one_isbn_retrains_only_that_isbn(world) -> None:
     update = append_weeks(small_sales_frame(), DRIFTED, n_weeks=26, level_factor=3.0, seed=1, continue_others=False)
     write_sales(update.iloc[len(small_sales_frame()) :], world.folder / "sales" / "update.csv")
     world.ingest()
-    world.execute(world.tick())  # weekly_sales for both; only DRIFTED's data version changes
-    evidence = world.tick()
-    assert evidence.get("sales_forecast") == {DRIFTED}, evidence
-    assert {k for k in evidence if k.startswith("arima_model:")} == {
-        "arima_model:model_drift",
-        "arima_model:forecast_performance",
-        "arima_model:model_age",
-        "arima_model:challenger_comparison",
-        "arima_model:custom_triggers",
-    }
-    assert all(partitions == {DRIFTED} for k, partitions in evidence.items()), evidence
-    world.execute(evidence)
-    assert world.check_results("model_drift", DRIFTED)[-1] == "FAILED"
-    retrain = world.tick()
-    assert retrain.get("arima_model") == {DRIFTED}, retrain
-    assert retrain.get("sales_forecast") == {DRIFTED}, "the forecast runs with its model, after it"
-    world.execute(retrain)
+    world.execute(world.tick())  # weekly_sales for both; only DRIFTED's series changes
+    changed = world.tick()
+    assert changed == {"arima_model": {DRIFTED}, "sales_forecast": {DRIFTED}}, changed
+    world.execute(changed)
+    metadata = world.model_metadata(DRIFTED)
+    assert metadata["status"] == "trained" and "drift" in metadata["triggers_fired"], metadata
+    assert metadata["drift_observed"] > metadata["drift_threshold"], "the verdict shows observed beside threshold"
+    assert world.check_results("model_drift", DRIFTED)[-1] == "FAILED", "the drift verdict that drove the retrain"
+    assert world.check_results("model_drift", STABLE) == ["SUCCEEDED"], "the stable ISBN was not judged again"
     rest = world.settle()
     assert all("arima_model" not in tick for tick in rest), f"no loop after the retrain: {rest}"
-    assert world.check_results("model_drift", DRIFTED)[-1] == "SUCCEEDED", "new model, no new evidence yet"
 
 
-def test_failing_isbn_is_not_retried_every_tick(world) -> None:
+def test_failing_isbn_does_not_fail_the_others_and_is_retried_with_backoff(world) -> None:
+    world.now = datetime.now(UTC)  # the backoff runs from the failed step's real time: bring the clock back to it
     write_sales(small_sales_frame([SHORT], weeks=1), world.folder / "sales" / "short.csv")
     world.ingest()
     attempt = world.tick()
     assert attempt["weekly_sales"] == {*SMALL_ISBNS, SHORT}, "re-ingest refreshes every series"
     assert attempt["arima_model"] == {SHORT}, "only the new ISBN needs a model"
-    outcome = world.execute(attempt, raise_on_error=False)
-    assert outcome == {**{isbn: True for isbn in SMALL_ISBNS}, SHORT: False}, "one ISBN fails, the others do not"
-    later = [world.tick() for _ in range(3)]
-    assert all("arima_model" not in tick for tick in later), f"a failed partition waits for new data: {later}"
-    world.settle()
+    world.execute(attempt)
+    failed = world.model_metadata(SHORT)
+    assert failed["status"] == "failed" and failed["consecutive_failures"] == 1, failed
+    assert "SHORT" not in failed["error"] and failed["error"], "the ISBN's own error is shown on its partition"
+    assert world.check_results("model_drift", SHORT)[-1] == "FAILED", "a failing ISBN is visible in its checks"
+    for isbn in SMALL_ISBNS:
+        assert world.model_metadata(isbn)["status"] != "failed"
+    world.execute(world.tick())  # the report
+    early = [world.tick() for _ in range(3)]
+    assert all("arima_model" not in tick for tick in early), f"not retried before its backoff: {early}"
+    retry = world.tick(retry_backoff(1))
+    assert retry.get("arima_model") == {SHORT}, f"retried once the backoff passed: {retry}"
+    world.execute(retry)
+    assert world.model_metadata(SHORT)["consecutive_failures"] == 2
 
 
-def test_idle_ticks_request_nothing(world) -> None:
+def test_idle_ticks_request_only_backed_off_retries(world) -> None:
     requested = [world.tick(timedelta(hours=1)) for _ in range(100)]
-    assert [r for r in requested if r] == []
+    retries = []
+    for tick in requested:
+        assert set(tick) <= {"arima_model", "sales_forecast", "retraining_report"}, tick
+        assert tick.get("arima_model", {SHORT}) == {SHORT}, "only the failing ISBN is ever retried"
+        if tick.get("arima_model"):
+            retries.append(tick)
+            world.execute(tick)
+    assert 1 <= len(retries) <= 12, f"retries back off (doubling up to a day): {len(retries)} in 100 hours"
 
 
 def test_in_progress_partition_is_not_requested(world) -> None:
