@@ -67,26 +67,23 @@ def test_model_metadata_rounds_errors_for_reading_and_keeps_the_decision_at_full
 def test_sensors_run_by_default() -> None:
     defs = build_definitions(get_arima_config("testing"))
     sensors = {sensor.name: sensor for sensor in defs.sensors or []}
-    assert set(sensors) == {
-        "sales_files_sensor",
-        "arima_automation_sensor",
-        "arima_checks_sensor",
-        "drift_alert_sensor",
-    }
+    assert set(sensors) == {"sales_files_sensor", "arima_automation_sensor", "drift_alert_sensor"}
     for sensor in sensors.values():
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING, sensor.name
     graph = defs.resolve_asset_graph()
     assets_target = sensors["arima_automation_sensor"].asset_selection.resolve(graph)
-    checks_target = sensors["arima_checks_sensor"].asset_selection.resolve_checks(graph)
     assert {key.to_user_string() for key in assets_target} >= {"weekly_sales", "arima_model", "sales_forecast"}
-    assert {key.name for key in checks_target} == {
-        "model_drift",
-        "forecast_performance",
-        "model_age",
-        "challenger_comparison",
-        "custom_triggers",
-    }
-    assert not sensors["arima_automation_sensor"].asset_selection.resolve_checks(graph), "checks: own sensor"
+    checks = {key.name for key in graph.get_check_keys_for_assets({dg.AssetKey("arima_model")})}
+    assert checks == {"model_drift", "forecast_performance", "model_age", "challenger_comparison", "custom_triggers"}
+    assert sensors["arima_automation_sensor"].emit_backfills, "a tick's many partitions become one backfill"
+
+
+def test_per_isbn_assets_run_in_batches_of_batch_size() -> None:
+    defs = build_definitions(get_arima_config("testing", batch_size=7))
+    graph = defs.resolve_asset_graph()
+    for name in ("weekly_sales", "arima_model", "sales_forecast"):
+        policy = graph.get(dg.AssetKey(name)).backfill_policy
+        assert policy is not None and policy.max_partitions_per_run == 7, name
 
 
 @pytest.mark.parametrize(("environment", "seconds"), [("development", 10), ("production", 30)])
@@ -94,7 +91,7 @@ def test_sensors_tick_at_the_deployment_interval(environment, seconds, monkeypat
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///unused.db")  # production requires one; nothing opens it
     defs = build_definitions(get_arima_config(environment))
     intervals = {sensor.name: sensor.minimum_interval_seconds for sensor in defs.sensors or []}
-    ticking = ("sales_files_sensor", "arima_automation_sensor", "arima_checks_sensor")
+    ticking = ("sales_files_sensor", "arima_automation_sensor")
     assert {name: intervals[name] for name in ticking} == dict.fromkeys(ticking, seconds)
     custom = build_definitions(get_arima_config(environment, automation_interval_seconds=45))
     assert {s.minimum_interval_seconds for s in custom.sensors or [] if s.name in ticking} == {45}
