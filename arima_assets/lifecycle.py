@@ -176,6 +176,15 @@ class ChampionLifecycle:
             )
         return record
 
+    def settings_for(self, champion: ModelRecord | None, episode: datetime | None) -> ArimaConfig:
+        """The settings to decide `champion` with: `force_retrain` counts only for a champion whose age clock
+        started before the current force episode (`ModelStore.force_episode`): each model is forced once."""
+        if not self.config.force_retrain or champion is None or episode is None:
+            return self.config
+        if champion.age_clock_start < episode:
+            return self.config
+        return self.config.model_copy(update={"force_retrain": False})
+
     # -- deciding without a fit (the Python API's triage) --------------------------------------------------------
 
     def reuse_if_kept(
@@ -195,7 +204,8 @@ class ChampionLifecycle:
         if record_digest(champion) != shown_digest:
             return None, "champion differs from the last arima_model materialization"
         candidate = pending_challenger(self.store, isbn, champion)
-        decision = decide(champion, series, self.config, now, candidate)
+        episode = self.store.force_episode(self.config.force_retrain, now)
+        decision = decide(champion, series, self.settings_for(champion, episode), now, candidate)
         if decision.action != "reuse":
             return None, f"decision: {decision.action} ({'; '.join(decision.reasons)})"
         step = reused_step(decision, champion, series, self.config, candidate)
@@ -227,8 +237,9 @@ class ChampionLifecycle:
         """
         started = time.perf_counter()
         batch = BatchResult()
+        episode = self.store.force_episode(self.config.force_retrain, now or datetime.now(UTC))
         for isbn, series in series_by_isbn.items():
-            result = self._run_one(isbn, series, run_id, parent_run_id, dict(tags or {}), now)
+            result = self._run_one(isbn, series, run_id, parent_run_id, dict(tags or {}), now, episode)
             batch.results[isbn] = result
             if on_result is not None:
                 on_result(result)
@@ -244,13 +255,15 @@ class ChampionLifecycle:
         parent_run_id: str,
         tags: dict[str, str],
         now: datetime | None,
+        episode: datetime | None,
     ) -> IsbnResult:
         champion: ModelRecord | None = None
         try:
             with self.store.isbn_lock(isbn):  # one model step per ISBN at a time; the record is read inside it
                 champion = self.champion(isbn)
                 candidate = pending_challenger(self.store, isbn, champion)
-                step = run_model_step(isbn, series, champion, self.config, now or datetime.now(UTC), candidate)
+                settings = self.settings_for(champion, episode)
+                step = run_model_step(isbn, series, champion, settings, now or datetime.now(UTC), candidate)
                 if step.status != StepStatus.REUSED:
                     isbn_tags = {**tags, "dagster_run_id": run_id, "isbn": isbn, "partition_key": isbn}
                     step = self._commit_registry(step, isbn, isbn_tags, parent_run_id)

@@ -110,6 +110,29 @@ class ModelStore:
             raise ValueError(f"run id {run_id!r} is not a Dagster run id")
         return self.folder / "runs" / run_id / f"{isbn}.json"
 
+    def force_episode(self, on: bool, now: datetime) -> datetime | None:
+        """When the current `force_retrain` episode started (None when force is off), kept on disk so that "each
+        model once" survives process and code-server restarts: a champion whose age clock started after it was
+        already retrained in this episode. The first caller that sees force on starts the episode; a caller that
+        sees it off ends it."""
+        path = self.folder / "force_episode.json"
+        if not on:
+            path.unlink(missing_ok=True)
+            return None
+        try:
+            data = self._read(path)
+        except StoreError:
+            data = None
+        if data is not None and "started_at" in data:
+            return datetime.fromisoformat(data["started_at"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # the first writer wins: a concurrent starter reads its time
+            with open(path, "x") as handle:
+                json.dump({"started_at": now.isoformat()}, handle)
+        except FileExistsError:
+            return self.force_episode(on, now)
+        return now
+
     def isbn_lock(self, isbn: str, timeout: float = -1) -> FileLock:
         """A lease on one ISBN's model step across processes (an OS file lock, released when the holder ends or
         dies): two runs deciding the same ISBN at once train it at most once, the second deciding on the record

@@ -14,6 +14,7 @@ partitions gives them all one data version. Every per-ISBN asset runs in runs of
 
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -25,6 +26,7 @@ from arima_assets.defs._dagster_internals import (
     AutomationContext,
     DagsterEventType,
 )
+from arima_assets.store import ModelStore
 
 __all__ = [
     "AGE_CLOCK_METADATA_KEY",
@@ -93,11 +95,12 @@ class ModelClockCondition(dg.AutomationCondition):
         clocks = latest_age_clocks(instance, context.key, candidates)
         failures = latest_metadata_values(instance, context.key, candidates, FAILURES_METADATA_KEY)
         now = context.evaluation_time
+        forced_since = self._force_episode(now)
         stale = {
             key
             for key, clock in clocks.items()
             if age_verdict(clock, self._config, now).fired
-            or forced_verdict(clock, self._config, self._forced_since).fired
+            or forced_verdict(clock, self._config, forced_since).fired
             or any(r.fired for r in custom_trigger_results(key, clock, self._config, now))
         }
         materialized_at = latest_metadata_values(instance, context.key, candidates, _TIMESTAMP)
@@ -107,6 +110,17 @@ class ModelClockCondition(dg.AutomationCondition):
                     stale.add(key)
         true_subset = context.candidate_subset.compute_intersection_with_partition_keys(stale)
         return dg.AutomationResult(context=context, true_subset=true_subset)
+
+    def _force_episode(self, now: datetime) -> datetime:
+        """The force episode's start from the model store (it survives code-server reloads: each model is forced
+        once), else when the definitions were loaded."""
+        if not self._config.force_retrain or not self._config.state_dir:
+            return self._forced_since
+        try:
+            store = ModelStore(Path(self._config.state_dir) / "models")
+            return store.force_episode(True, min(now, self._forced_since)) or self._forced_since
+        except OSError:
+            return self._forced_since
 
 
 class SeriesChangedCondition(dg.AutomationCondition):

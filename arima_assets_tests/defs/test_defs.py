@@ -137,7 +137,7 @@ def test_model_age_condition_uses_configured_limit() -> None:
     defs = build_definitions(get_arima_config("testing", max_model_age_days=12))
     condition = defs.resolve_asset_graph().get(dg.AssetKey("arima_model")).automation_condition
     descriptions = [child.description for child in _walk(condition)]
-    assert "model older than 12 days, or forced" in descriptions
+    assert "model older than 12 days, forced, or a failed step to retry" in descriptions
 
 
 def _walk(condition: dg.AutomationCondition):
