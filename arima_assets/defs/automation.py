@@ -245,17 +245,32 @@ def _failed_awaiting_data() -> dg.AutomationCondition:
     )
 
 
+#: How often a partition that is still missing after a failed run is requested again (a run can fail for reasons
+#: that pass: a code server that timed out on a busy machine, an MLflow outage, a killed worker).
+MISSING_RETRY_CRON = "*/10 * * * *"
+
+
+def _missing_after_failure() -> dg.AutomationCondition:
+    """Missing, its last run failed, and a retry slot (every 10 minutes) has passed: a missing model is retried
+    until it exists, never skipped for good."""
+    return (AC.missing() & AC.execution_failed() & AC.cron_tick_passed(MISSING_RETRY_CRON)).with_label(
+        "still missing after a failed run: retried every 10 minutes"
+    )
+
+
 def partition_refresh_condition(parent: str) -> dg.AutomationCondition:
-    """For weekly_sales: missing, or `parent` (the ingest) materialized again."""
+    """For weekly_sales: missing, or `parent` (the ingest) materialized again; missing after a failed run, retried."""
     updated = AC.any_deps_updated().since_last_handled().with_label(f"{parent} updated")
-    return ((_missing_once() | updated) & _ready() & ~_failed_awaiting_data()).with_label("series stale")
+    stale = ((_missing_once() | updated) & ~_failed_awaiting_data()) | _missing_after_failure()
+    return (stale & _ready() & ~AC.newly_requested()).with_label("series stale")
 
 
 def model_condition(config: ArimaConfig, forced_since: datetime | None = None) -> dg.AutomationCondition:
     """For arima_model: missing | series changed | too old, forced or a failed step to retry, when ready and not
-    after a failed run."""
+    after a failed run; a model still missing after a failed run is retried every 10 minutes."""
     triggers = _missing_once() | SeriesChangedCondition() | ModelClockCondition(config, forced_since)
-    return (triggers & _ready() & ~AC.newly_requested() & ~_failed_awaiting_data()).with_label("model stale")
+    stale = (triggers & ~_failed_awaiting_data()) | _missing_after_failure()
+    return (stale & _ready() & ~AC.newly_requested()).with_label("model stale")
 
 
 def forecast_condition() -> dg.AutomationCondition:
@@ -264,9 +279,8 @@ def forecast_condition() -> dg.AutomationCondition:
     model = dg.AssetSelection.assets("arima_model")
     with_model = AC.any_deps_match(AC.will_be_requested()).allow(model).with_label("model requested this tick")
     model_ran = AC.any_deps_match(AC.newly_updated()).allow(model).since_last_handled().with_label("model updated")
-    return ((_missing_once() | with_model | model_ran) & _ready() & ~_failed_awaiting_data()).with_label(
-        "forecast stale"
-    )
+    stale = ((_missing_once() | model_ran) & ~_failed_awaiting_data()) | with_model | _missing_after_failure()
+    return (stale & _ready()).with_label("forecast stale")
 
 
 def report_condition() -> dg.AutomationCondition:

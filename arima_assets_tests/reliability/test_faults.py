@@ -1,6 +1,7 @@
 """Crashes injected at the commit points, corrupt or deleted local records: the registry is the record of truth and
 the next run completes with it."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from arima_assets import book_sales_arima_modeling_pipeline
 from arima_assets.config import get_arima_config
 from arima_assets.registry import ModelRegistry
 from arima_assets.registry.registry import ModelRegistry as RegistryClass
-from arima_assets.store import ModelStore
+from arima_assets.store import ModelStore, StoreError
 from arima_assets_tests.conftest import SMALL_ISBNS, small_sales_frame, write_sales
 from arima_assets_tests.sales_changes import append_weeks
 
@@ -104,3 +105,50 @@ def test_a_corrupt_or_deleted_local_record_is_rebuilt_from_the_registry(trained:
     report = book_sales_arima_modeling_pipeline(trained / "out", [ISBN], _config(trained))
     assert report["decisions"][ISBN]["status"] == "reused", report["decisions"][ISBN]
     assert _cached(trained) == _pointer(trained)
+
+
+def _two_new_weeks(folder: Path) -> None:
+    """Two ordinary new weeks for ISBN: its series changes, nothing fires (a run decides and forecasts it)."""
+    write_sales(
+        append_weeks(small_sales_frame(), ISBN, n_weeks=2, level_factor=1.0, seed=3), folder / "sales" / "export.csv"
+    )
+
+
+def _damage(path: Path, **changes: object) -> dict:
+    """Rewrite a cached champion with `changes` in its model, keeping its version and record-run keys (it still
+    looks current to a pointer comparison) and its now stale content digest."""
+    data = json.loads(path.read_text())
+    data["model"] = {**data["model"], **changes}
+    path.write_text(json.dumps(data))
+    return data
+
+
+@pytest.mark.parametrize("damage", ["params", "spec"])
+def test_a_damaged_cache_that_still_looks_current_is_rebuilt_never_served(trained: Path, damage: str) -> None:
+    path = trained / "out" / "models" / "champions" / f"{ISBN}.json"
+    good = json.loads(path.read_text())
+    if damage == "params":
+        _damage(path, params=[99.0 for _ in good["model"]["params"]])
+    else:
+        _damage(path, spec={**good["model"]["spec"], "p": 9})
+    with pytest.raises(StoreError, match="content digest"):
+        ModelStore(trained / "out" / "models").get_champion(ISBN)
+    _two_new_weeks(trained)
+    report = book_sales_arima_modeling_pipeline(trained / "out", [ISBN], _config(trained))
+    assert report["failed_models"] == 0 and report["decisions"][ISBN]["status"] == "reused", report["decisions"]
+    rebuilt = json.loads(path.read_text())
+    assert rebuilt["model"] == good["model"], "the cache holds the registry's record again"
+    assert _cached(trained) == _pointer(trained)
+
+
+def test_a_forecast_that_fails_fails_the_call_for_that_isbn(trained: Path, monkeypatch) -> None:
+    from arima_assets.defs import forecast_assets
+
+    def broken(champion, series, horizon):
+        raise ValueError("injected: the kept parameters cannot be filtered")
+
+    monkeypatch.setattr(forecast_assets, "forecast_table", broken)
+    _two_new_weeks(trained)
+    report = book_sales_arima_modeling_pipeline(trained / "out", [ISBN], _config(trained))
+    assert report["failed_models"] == 1 and report["successful_models"] == 0, report
+    assert "forecast failed" in report["decisions"][ISBN]["error"], report["decisions"][ISBN]
