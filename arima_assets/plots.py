@@ -39,9 +39,9 @@ def forecast_png(history: pd.Series, forecast: pd.DataFrame, title: str, history
     ax.set_ylabel("units / week")
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     ax.grid(alpha=0.25)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.07, right=0.99, top=0.9, bottom=0.12)  # fixed margins: tight_layout costs a third
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+    fig.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})  # a batch draws one per ISBN: fast zlib
     return buffer.getvalue()
 
 

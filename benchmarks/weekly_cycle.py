@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import numpy as np
 
 _REPO = Path(__file__).resolve().parent.parent
@@ -31,6 +32,7 @@ if str(_REPO) not in sys.path:
 
 from arima_assets import book_sales_arima_modeling_pipeline, get_arima_config  # noqa: E402
 from arima_assets.data.sample import sample_csv_text  # noqa: E402
+from arima_assets.defs._dagster_internals import DagsterEventType  # noqa: E402
 from benchmarks.automation_scale import make_isbns  # noqa: E402
 from benchmarks.idle_calls import _runs, _seed_directly, synthetic_sales  # noqa: E402
 from benchmarks.settings import OUT_DIR  # noqa: E402
@@ -84,6 +86,7 @@ def _run(root: Path, n: int, batch_size: int, weeks: int, seed: int) -> dict[str
     report = book_sales_arima_modeling_pipeline(out, None, config)
     wall = time.perf_counter() - started
     runs = _runs(out) - runs_before
+    steps, ranges = _step_seconds(out, runs)
     fit_seconds = report["retraining_stats"]["fit_seconds_spent"]
     return {
         "isbns": n,
@@ -98,7 +101,27 @@ def _run(root: Path, n: int, batch_size: int, weeks: int, seed: int) -> dict[str
         "reused": report["reused_models"],
         "failed": report["failed_models"],
         "seconds_per_isbn": round(wall / n, 4),
+        "step_seconds": steps,
+        "run_ranges": ranges,
     }
+
+
+def _step_seconds(out: Path, last: int) -> tuple[dict[str, float], list[str]]:
+    """Seconds spent in each step (summed over the last `last` runs), and each run's partition range."""
+    instance = dg.DagsterInstance.local_temp(tempdir=str(out / "dagster"))
+    try:
+        totals: dict[str, float] = {}
+        ranges = []
+        for run in instance.get_runs(limit=last):
+            start = run.tags.get("dagster/asset_partition_range_start") or run.tags.get("dagster/partition", "")
+            ranges.append(f"{start}..{run.tags.get('dagster/asset_partition_range_end', '')}")
+            for record in instance.get_records_for_run(run.run_id, of_type=DagsterEventType.STEP_SUCCESS).records:
+                event = record.event_log_entry.dagster_event
+                key = event.step_key or "?"
+                totals[key] = round(totals.get(key, 0.0) + event.event_specific_data.duration_ms / 1000, 2)
+        return totals, ranges
+    finally:
+        instance.dispose()
 
 
 def main() -> None:
