@@ -152,10 +152,12 @@ class SeriesChangedCondition(dg.AutomationCondition):
 #: Metadata values already read, per (event store, asset, key): partition -> (storage id of its latest
 #: materialization, value). Materializations never change, so a tick of the long-lived code server reads only those
 #: that are new since its previous tick instead of deserialising every partition's latest event again.
-_METADATA_CACHE: dict[tuple[str, dg.AssetKey, str], dict[str, tuple[int, Any]]] = {}
+_METADATA_CACHE: dict[tuple[str, dg.AssetKey], dict[str, tuple[int, dict[str, Any]]]] = {}
 _CACHE_LOCK = threading.Lock()
 #: Pseudo metadata key: the materialization's own timestamp (unix seconds).
 _TIMESTAMP = "__timestamp__"
+#: The metadata the conditions and the Python API read, kept per partition in one cache entry.
+_TRACKED = (AGE_CLOCK_METADATA_KEY, FAILURES_METADATA_KEY, SERIES_VERSION_METADATA_KEY, "record_digest")
 
 
 def _event_store_identity(instance: dg.DagsterInstance) -> str | None:
@@ -169,11 +171,11 @@ def _event_store_identity(instance: dg.DagsterInstance) -> str | None:
     return f"{ref.storage_data}|{ref.event_storage_data}|{url}"
 
 
-def _value(record: Any, key: str) -> Any:
-    if key == _TIMESTAMP:
-        return float(record.timestamp)
-    entry = record.asset_materialization.metadata.get(key)
-    return None if entry is None else entry.value
+def _values(record: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    metadata = record.asset_materialization.metadata
+    values = {key: metadata[key].value for key in keys if key in metadata}
+    values[_TIMESTAMP] = float(record.timestamp)
+    return values
 
 
 def latest_metadata_values(
@@ -182,22 +184,24 @@ def latest_metadata_values(
     """Partition -> the value of metadata `key` on its latest materialization (None where absent).
 
     One query finds the latest materialization of every partition; only those not read by an earlier call on the
-    same event store are fetched and deserialised (in batches of 500). Partitions never materialized are absent.
+    same event store are fetched and deserialised (in batches of 500), and every tracked key of a record is kept
+    from that one read. Partitions never materialized are absent.
     """
     if not partitions:
         return {}
+    keys = _TRACKED if key in _TRACKED or key == _TIMESTAMP else (*_TRACKED, key)
     storage_ids = instance.get_latest_storage_id_by_partition(
         asset_key, DagsterEventType.ASSET_MATERIALIZATION, partitions
     )
-    identity = _event_store_identity(instance)
+    identity = _event_store_identity(instance) if keys == _TRACKED else None
     with _CACHE_LOCK:
-        known = dict(_METADATA_CACHE.get((identity, asset_key, key), {})) if identity is not None else {}
+        known = dict(_METADATA_CACHE.get((identity, asset_key), {})) if identity is not None else {}
     values: dict[str, Any] = {}
     unread: list[int] = []
     for partition, storage_id in storage_ids.items():
         hit = known.get(partition)
         if hit is not None and hit[0] == storage_id:
-            values[partition] = hit[1]
+            values[partition] = hit[1].get(key)
         else:
             unread.append(storage_id)
     for start in range(0, len(unread), 500):
@@ -209,11 +213,12 @@ def latest_metadata_values(
             partition = record.asset_materialization.partition if record.asset_materialization else None
             if partition is None:
                 continue
-            values[partition] = _value(record, key)
-            known[partition] = (record.storage_id, values[partition])
+            read = _values(record, keys)
+            values[partition] = read.get(key)
+            known[partition] = (record.storage_id, read)
     if identity is not None and unread:
         with _CACHE_LOCK:
-            _METADATA_CACHE[(identity, asset_key, key)] = known
+            _METADATA_CACHE[(identity, asset_key)] = known
     return values
 
 
