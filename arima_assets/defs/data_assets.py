@@ -16,6 +16,7 @@ __all__ = [
     "build_weekly_sales",
     "frame_version",
     "output_by_partition",
+    "titles_of",
     "series_by_partition",
     "series_from_frame",
     "frame_from_series",
@@ -87,6 +88,21 @@ def series_by_partition(
     if missing:
         raise ValueError(f"weekly_sales is missing for ISBN(s) {missing[:10]}: materialize weekly_sales first")
     return {key: series_from_frame(frames[key]) for key in partition_keys}
+
+
+def titles_of(instance: dg.DagsterInstance, isbns: list[str]) -> dict[str, str]:
+    """ISBN -> "title (author)" from each ISBN's latest weekly_sales metadata (one query for the batch): shown
+    beside the ISBN wherever a planner reads it."""
+    from arima_assets.defs.automation import latest_metadata_values
+
+    key = dg.AssetKey("weekly_sales")
+    titles = latest_metadata_values(instance, key, set(isbns), "title")
+    authors = latest_metadata_values(instance, key, set(isbns), "author")
+    return {
+        isbn: f"{title} ({authors[isbn]})" if authors.get(isbn) else str(title)
+        for isbn, title in titles.items()
+        if title
+    }
 
 
 def output_by_partition(partition_keys: list[str], values: dict[str, object]) -> object:

@@ -10,7 +10,7 @@ import pandas as pd
 from arima_assets.config import ArimaConfig
 from arima_assets.decision import ModelRecord, StepStatus
 from arima_assets.defs.automation import batch_policy, forecast_condition
-from arima_assets.defs.data_assets import output_by_partition, series_by_partition
+from arima_assets.defs.data_assets import output_by_partition, series_by_partition, titles_of
 from arima_assets.defs.partitions import isbn_partitions
 from arima_assets.defs.resources import ModelStoreResource
 from arima_assets.defs.tracking import EXPERIMENT_NAME, end_mlflow_on_run_finished
@@ -31,10 +31,14 @@ def forecast_table(champion: ModelRecord, series: pd.Series, horizon: int) -> pd
     return forecast
 
 
-def _metadata(isbn: str, champion: ModelRecord, series: pd.Series, forecast: pd.DataFrame, seconds: float) -> dict:
+def _metadata(
+    isbn: str, title: str, champion: ModelRecord, series: pd.Series, forecast: pd.DataFrame, seconds: float
+) -> dict:
     table = forecast.round(1)
     table.index = table.index.strftime("%Y-%m-%d")
+    heading = f"{title} — ISBN {isbn}" if title else f"ISBN {isbn}"
     return {
+        "title": title,
         "status": "forecast",
         "spec": champion.spec_label,
         "model_trained_at": champion.trained_at.isoformat(),
@@ -44,7 +48,7 @@ def _metadata(isbn: str, champion: ModelRecord, series: pd.Series, forecast: pd.
         "total_forecast_units": round(float(forecast["mean"].sum()), 1),  # as the table
         "refresh_seconds": round(seconds, 3),
         "forecast": dg.MetadataValue.md(table.to_markdown()),
-        "plot": dg.MetadataValue.md(forecast_markdown(series, forecast, f"ISBN {isbn} — {champion.spec_label}")),
+        "plot": dg.MetadataValue.md(forecast_markdown(series, forecast, f"{heading} — {champion.spec_label}")),
     }
 
 
@@ -81,6 +85,7 @@ def build_forecast_asset(config: ArimaConfig) -> dg.AssetsDefinition:
         keys = list(context.partition_keys)
         store = model_store.get_store()
         series = series_by_partition(keys, weekly_sales)
+        titles = titles_of(context.instance, keys)
         lifecycle: ChampionLifecycle | None = None
         outputs: dict[str, pd.DataFrame] = {}
         failed: list[str] = []
@@ -96,7 +101,8 @@ def build_forecast_asset(config: ArimaConfig) -> dg.AssetsDefinition:
                 if champion is None:
                     raise ValueError(f"ISBN {isbn} has no champion model yet: its model step must succeed first")
                 forecast = forecast_table(champion, series[isbn], arima_config.forecast_horizon)
-                metadata = _metadata(isbn, champion, series[isbn], forecast, time.perf_counter() - started)
+                seconds = time.perf_counter() - started
+                metadata = _metadata(isbn, titles.get(isbn, ""), champion, series[isbn], forecast, seconds)
             except Exception as exc:  # one ISBN's failure does not stop the others
                 error = f"{type(exc).__name__}: {exc}"
                 context.log.error(f"ISBN {isbn}: forecast failed: {error}")

@@ -18,7 +18,7 @@ from arima_assets.defs.automation import (
     model_condition,
 )
 from arima_assets.defs.checks import check_evaluations, model_check_specs
-from arima_assets.defs.data_assets import series_by_partition
+from arima_assets.defs.data_assets import series_by_partition, titles_of
 from arima_assets.defs.deployment import FIT_POOL
 from arima_assets.defs.partitions import isbn_partitions
 from arima_assets.defs.resources import ModelStoreResource
@@ -82,7 +82,7 @@ def model_metadata(step: ModelStepResult) -> dict[str, object]:
     return metadata
 
 
-def _partition_metadata(result: IsbnResult, series: pd.Series, previous_failures: int) -> dict[str, object]:
+def _partition_metadata(result: IsbnResult, series: pd.Series, previous_failures: int, title: str) -> dict[str, object]:
     """One ISBN's metadata in a batch: the step's, or the failure with its error (the champion is unchanged)."""
     if result.step is not None:
         metadata = model_metadata(result.step)
@@ -98,7 +98,7 @@ def _partition_metadata(result: IsbnResult, series: pd.Series, previous_failures
             metadata[AGE_CLOCK_METADATA_KEY] = dg.MetadataValue.timestamp(result.judged.age_clock_start.timestamp())
             metadata["record_digest"] = record_digest(result.judged)
     metadata[SERIES_VERSION_METADATA_KEY] = series_version(series)
-    return metadata
+    return {"title": title, **metadata}
 
 
 def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
@@ -136,6 +136,7 @@ def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
         lifecycle = ChampionLifecycle(store, registry, arima_config)
         series = series_by_partition(context.partition_keys, weekly_sales)
         selected = {key.name for key in context.selected_asset_check_keys}
+        titles = titles_of(context.instance, list(series))
         done = 0
 
         def report(result: IsbnResult) -> None:
@@ -143,7 +144,8 @@ def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
             done += 1
             failures = _previous_failures(context, result.isbn) if result.failed else 0
             context.add_asset_metadata(
-                _partition_metadata(result, series[result.isbn], failures), partition_key=result.isbn
+                _partition_metadata(result, series[result.isbn], failures, titles.get(result.isbn, "")),
+                partition_key=result.isbn,
             )
             if result.failed:
                 context.log.error(f"ISBN {result.isbn}: model step failed: {result.outcome.error}")
