@@ -65,7 +65,7 @@ def batch_policy(config: ArimaConfig) -> dg.BackfillPolicy:
 
 def retry_backoff(failures: int) -> timedelta:
     """How long after its last failed step an ISBN is tried again."""
-    return min(RETRY_BASE * (2 ** max(failures - 1, 0)), RETRY_CAP)
+    return min(RETRY_BASE * (2 ** min(max(failures - 1, 0), 16)), RETRY_CAP)
 
 
 class ModelClockCondition(dg.AutomationCondition):

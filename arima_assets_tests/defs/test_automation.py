@@ -98,16 +98,18 @@ def test_failing_isbn_does_not_fail_the_others_and_is_retried_with_backoff(world
     assert world.model_metadata(SHORT)["consecutive_failures"] == 2
 
 
-def test_idle_ticks_request_only_backed_off_retries(world) -> None:
-    requested = [world.tick(timedelta(hours=1)) for _ in range(100)]
-    retries = []
-    for tick in requested:
+def test_idle_ticks_request_nothing_but_the_failing_isbns_retries(world) -> None:
+    for _ in range(100):
+        tick = world.tick(timedelta(hours=1))
         assert set(tick) <= {"arima_model", "sales_forecast", "retraining_report"}, tick
         assert tick.get("arima_model", {SHORT}) == {SHORT}, "only the failing ISBN is ever retried"
         if tick.get("arima_model"):
-            retries.append(tick)
             world.execute(tick)
-    assert 1 <= len(retries) <= 12, f"retries back off (doubling up to a day): {len(retries)} in 100 hours"
+
+
+def test_retry_backoff_doubles_up_to_a_day() -> None:
+    assert [retry_backoff(n) for n in (1, 2, 3)] == [timedelta(minutes=5), timedelta(minutes=10), timedelta(minutes=20)]
+    assert retry_backoff(10) == retry_backoff(10_000) == timedelta(days=1)
 
 
 def test_in_progress_partition_is_not_requested(world) -> None:
