@@ -5,11 +5,12 @@ pandas, NumPy, SciPy, statsmodels): outside this repository, without Optuna or D
 with ``code_paths`` holding a copy of the serving path only (about 70 KB):
 
 - ``arima_assets/registry/pyfunc.py`` (the pyfunc class, input checks, signature),
-- ``arima_assets/forecasting/model.py``, ``threads.py`` and the forecasting modules they import (found by
-  reading their imports: ``spec.py``, ``fourier.py``, ``_series.py`` today), never the tuner,
-- generated ``__init__.py`` files: ``arima_assets.forecasting`` exports ``ArimaModel``, ``FitError`` and
-  ``ModelSpec`` and applies ``ARIMA_BLAS_THREADS``; the others are empty (the real ones import the Dagster layer,
-  the registry client and the tuner).
+- the forecasting modules defining what ``pyfunc.py`` imports from ``arima_assets.forecasting`` (and
+  ``ArimaModel``, ``FitError``, ``ModelSpec``), ``threads.py``, and the forecasting modules those import (found
+  by reading their imports: ``model.py``, ``spec.py``, ``fourier.py``, ``_series.py`` today), never the tuner,
+- generated ``__init__.py`` files: ``arima_assets.forecasting`` exports those names and applies
+  ``ARIMA_BLAS_THREADS``; the others are empty (the real ones import the Dagster layer, the registry client and
+  the tuner).
 
 MLflow puts the model's ``code/`` folder first on ``sys.path`` when it loads the model, so a process that has not
 imported ``arima_assets`` yet (a scoring server) runs the logged copy; one that has (this project's own processes)
@@ -19,6 +20,7 @@ keeps the installed package, whose serving modules are the same files.
 from __future__ import annotations
 
 import ast
+import importlib
 import shutil
 from pathlib import Path
 
@@ -26,23 +28,41 @@ __all__ = ["SERVING_DISTRIBUTIONS", "serving_forecasting_modules", "write_servin
 
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 _FORECASTING = "arima_assets.forecasting"
-_ENTRY_MODULES = ("model", "threads")
+_PYFUNC = _PACKAGE_ROOT / "registry" / "pyfunc.py"
+_EXPORTED = ("ArimaModel", "FitError", "ModelSpec")
+"""Names the serving ``arima_assets.forecasting`` always exports, beside those ``pyfunc.py`` imports from it."""
 SERVING_DISTRIBUTIONS = ("mlflow", "pandas", "numpy", "scipy", "statsmodels")
 """The distributions the logged code imports: the model's ``requirements.txt`` pins exactly these."""
 
 _PACKAGE_INIT = '"""{name}: the serving copy logged with a registered model (arima_assets.registry._serving_code)."""\n'
-_FORECASTING_INIT = (
-    _PACKAGE_INIT.format(name=_FORECASTING)
-    + """
-from arima_assets.forecasting.model import ArimaModel, FitError
-from arima_assets.forecasting.spec import ModelSpec
-from arima_assets.forecasting.threads import limit_blas_threads_from_env
 
-__all__ = ["ArimaModel", "FitError", "ModelSpec"]
 
-limit_blas_threads_from_env()
-"""
-)
+def _package_names_imported_by(path: Path) -> set[str]:
+    """The names the module at `path` imports from the ``arima_assets.forecasting`` package itself."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == _FORECASTING
+        for alias in node.names
+    }
+
+
+def _serving_exports() -> dict[str, str]:
+    """Each name the serving ``arima_assets.forecasting`` exports -> the module (file stem) that defines it."""
+    package = importlib.import_module(_FORECASTING)
+    names = sorted(set(_EXPORTED) | _package_names_imported_by(_PYFUNC))
+    return {name: getattr(package, name).__module__.rsplit(".", 1)[1] for name in names}
+
+
+def _forecasting_init(exports: dict[str, str]) -> str:
+    lines = [f"from {_FORECASTING}.{module} import {name}" for name, module in exports.items()]
+    return (
+        _PACKAGE_INIT.format(name=_FORECASTING)
+        + "\n"
+        + "\n".join([*lines, f"from {_FORECASTING}.threads import limit_blas_threads_from_env"])
+        + f"\n\n__all__ = {sorted(exports)!r}\n\nlimit_blas_threads_from_env()\n"
+    )
 
 
 def _forecasting_imports(path: Path) -> set[str]:
@@ -62,7 +82,7 @@ def serving_forecasting_modules() -> list[str]:
     Raises:
         FileNotFoundError: A needed module is missing from the installed package (a broken install).
     """
-    folder, needed, todo = _PACKAGE_ROOT / "forecasting", set(), list(_ENTRY_MODULES)
+    folder, needed, todo = _PACKAGE_ROOT / "forecasting", set(), ["threads", *_serving_exports().values()]
     while todo:
         name = todo.pop()
         if name in needed:
@@ -88,7 +108,7 @@ def write_serving_package(folder: Path) -> Path:
     (package / "registry" / "__init__.py").write_text(
         _PACKAGE_INIT.format(name="arima_assets.registry"), encoding="utf-8"
     )
-    (package / "forecasting" / "__init__.py").write_text(_FORECASTING_INIT, encoding="utf-8")
+    (package / "forecasting" / "__init__.py").write_text(_forecasting_init(_serving_exports()), encoding="utf-8")
     shutil.copyfile(_PACKAGE_ROOT / "registry" / "pyfunc.py", package / "registry" / "pyfunc.py")
     for name in serving_forecasting_modules():
         shutil.copyfile(_PACKAGE_ROOT / "forecasting" / name, package / "forecasting" / name)
