@@ -117,7 +117,8 @@ class ModelRecord:
     `checkpoint` is the filter state at the end of its training data (forecasting.Checkpoint.to_dict; empty for
     records written before it existed: then the checks re-filter the whole series). `regime_start` is the first
     week of the last change acted on (ISO date), and `adopted_on_change` says that this record came out of a
-    change-driven step: drift and performance then wait `cooldown_weeks` weeks.
+    change-driven step: drift and performance then wait `cooldown_weeks` weeks. `demand_class` is the
+    Syntetos-Boylan class of the training data (forecasting.DemandClass.to_dict; empty for older records).
     """
 
     isbn: str
@@ -138,6 +139,7 @@ class ModelRecord:
     checkpoint: dict[str, Any] = field(default_factory=dict)
     regime_start: str | None = None
     adopted_on_change: bool = False
+    demand_class: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (datetimes as ISO strings)."""

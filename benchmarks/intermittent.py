@@ -107,8 +107,9 @@ def _demand_class(values: np.ndarray) -> str:
     return "intermittent" if cv2 < 0.49 else "lumpy"
 
 
-def load_series(path: Path = DATA_FILE) -> dict[str, dict[str, Any]]:
-    """The benchmark's series: key ``dataset/unit`` -> {"values", "demand_class"} (module docstring)."""
+def load_series(path: Path = DATA_FILE, end_offset: int = 0) -> dict[str, dict[str, Any]]:
+    """The benchmark's series: key ``dataset/unit`` -> {"values", "demand_class"} (module docstring), each cut
+    `end_offset` weeks before its end (another forecast origin: the test window is the 13 weeks before the cut)."""
     if not path.exists():
         raise SystemExit(f"{path} is missing: run --export first (module docstring)")
     frame = pd.read_csv(path)
@@ -116,6 +117,7 @@ def load_series(path: Path = DATA_FILE) -> dict[str, dict[str, Any]]:
     seen: set[bytes] = set()
     for (dataset, unit), group in frame.groupby(["dataset", "unit"], sort=True):
         values = group.sort_values("t")["value"].to_numpy(dtype=float)
+        values = values[: values.size - end_offset]
         if np.isnan(values).any() or values.size < MIN_WEEKS or (values < 0).any():
             continue
         if values.tobytes() in seen or dataset in _DUPLICATES:
@@ -235,12 +237,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="production")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--label", default="default")
+    parser.add_argument("--end-offset", type=int, default=0, help="cut this many weeks off every series first")
     parser.add_argument("--merge", action="append", default=[], help="NAME=FILE: the 'ours' forecasts of FILE")
     args = parser.parse_args(argv)
     if args.export:
         export(args.export)
         return 0
-    series = load_series()
+    series = load_series(end_offset=args.end_offset)
     keys = list(series)[:: args.every]
     series = {k: series[k] for k in keys}
     methods = tuple(m for m in args.methods.split(",") if m)

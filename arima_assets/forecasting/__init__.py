@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from arima_assets.forecasting.comparison import DMResult, challenger_is_better, diebold_mariano
+from arima_assets.forecasting.demand import DemandClass, classify_demand
 from arima_assets.forecasting.drift import (
     DEFAULT_DRIFT_THRESHOLD,
     DriftResult,
@@ -31,7 +32,8 @@ from arima_assets.forecasting.fallback import (
     fit_benchmark,
 )
 from arima_assets.forecasting.fourier import fourier_terms
-from arima_assets.forecasting.metrics import coverage, forecast_metrics, mae, mape, mase, msis, rmse, smape
+from arima_assets.forecasting.intermittent import IntermittentModel, IntermittentSpec, model_from_dict
+from arima_assets.forecasting.metrics import bias, coverage, forecast_metrics, mae, mape, mase, msis, rmse, rmsse, smape
 from arima_assets.forecasting.model import MAX_FILTER_WEEKS, ArimaModel, FitError
 from arima_assets.forecasting.monitor import Checkpoint, NewWeeks, make_checkpoint, track_new_weeks
 from arima_assets.forecasting.performance import (
@@ -42,7 +44,7 @@ from arima_assets.forecasting.performance import (
 )
 from arima_assets.forecasting.spec import FALLBACK_SPEC, SEASONAL_PERIOD, YEAR_WEEKS, ModelSpec
 from arima_assets.forecasting.threads import limit_blas_threads, limit_blas_threads_from_env
-from arima_assets.forecasting.validation import cv_score, rolling_origin_splits
+from arima_assets.forecasting.validation import cv_score, cv_scores, rolling_origin_splits
 
 if _TYPE_CHECKING:
     from arima_assets.forecasting.tuning import (
@@ -70,9 +72,12 @@ __all__ = [
     "ArimaModel",
     "Checkpoint",
     "DMResult",
+    "DemandClass",
     "DriftResult",
     "ErrorBaseline",
     "FitError",
+    "IntermittentModel",
+    "IntermittentSpec",
     "ModelSpec",
     "NewWeeks",
     "PerformanceResult",
@@ -81,9 +86,12 @@ __all__ = [
     "assess_drift",
     "assess_performance",
     "benchmark_spec",
+    "bias",
     "challenger_is_better",
+    "classify_demand",
     "coverage",
     "cv_score",
+    "cv_scores",
     "diebold_mariano",
     "drift_from_errors",
     "fit_benchmark",
@@ -97,9 +105,11 @@ __all__ = [
     "make_checkpoint",
     "mape",
     "mase",
+    "model_from_dict",
     "msis",
     "performance_from_errors",
     "rmse",
+    "rmsse",
     "rolling_origin_splits",
     "smape",
     "track_new_weeks",

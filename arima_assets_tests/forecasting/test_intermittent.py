@@ -162,3 +162,33 @@ def test_auto_objective_is_rmsse_for_intermittent_and_mase_for_smooth_series():
     assert smooth.cv_score == pytest.approx(smooth.cv_mase)
     with pytest.raises(ValueError, match="objective must be one of mase, rmsse, auto"):
         TuningSettings(objective="mse")
+
+
+def test_a_record_keeps_its_demand_class():
+    from datetime import UTC, datetime
+
+    from arima_assets.decision import ModelRecord
+    from arima_assets.forecasting import classify_demand
+
+    y = intermittent_sales(seed=3)
+    model = IntermittentModel(IntermittentSpec("croston_sba")).fit(y)
+    now = datetime(2024, 7, 1, tzinfo=UTC)
+    demand = classify_demand(y).to_dict()
+    record = ModelRecord(
+        isbn="9780000000002",
+        model=model.to_dict(),
+        spec_label=model.spec.label(),
+        trained_at=now,
+        age_clock_start=now,
+        data_start=str(y.index[0].date()),
+        data_end=str(y.index[-1].date()),
+        data_version="v1",
+        cv_mase=1.0,
+        holdout_mase=1.0,
+        demand_class=demand,
+    )
+    again = ModelRecord.from_dict(json.loads(json.dumps(record.to_dict())))
+    assert again == record and again.demand_class["label"] in ("intermittent", "lumpy")
+    old = record.to_dict()
+    del old["demand_class"]  # a record written before the field existed
+    assert ModelRecord.from_dict(old).demand_class == {}
