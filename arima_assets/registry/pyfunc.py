@@ -1,9 +1,10 @@
 """MLflow pyfunc flavour of a kept ARIMA model: params-only JSON in, forecast frame out.
 
 The model is logged "from code" (``_model_code.py``), so nothing is pickled: the artifact is the
-``ArimaModel.to_dict()`` JSON, and every prediction re-filters the kept parameters on the weekly
-series it is given (no refit), then forecasts ``h`` weeks. Each forecast row carries its week in the
-``week_end`` column (ISO date), so the week survives MLflow serving, whose JSON answer drops the index.
+``to_dict()`` JSON of an ``ArimaModel`` or an ``IntermittentModel``, and every prediction re-filters the kept
+parameters on the weekly series it is given (no refit), then forecasts ``h`` weeks. Each forecast row carries
+its week in the ``week_end`` column (ISO date), so the week survives MLflow serving, whose JSON answer drops the
+index.
 
 Bad input raises :class:`ModelInputError` (a ``ValueError`` and an ``MlflowException``), so a scoring server
 answers HTTP 400 with the message naming what is wrong instead of MLflow's generic "unexpected error".
@@ -170,12 +171,12 @@ def weekly_series_from_input(model_input: pd.DataFrame | pd.Series) -> pd.Series
 def input_example(payload: Mapping[str, Any], weeks: int = EXAMPLE_WEEKS) -> pd.DataFrame | None:
     """The model's input example: its last `weeks` weeks of sales (``week_end`` as ISO dates, ``volume``).
 
-    Built from the ``y_tail`` and ``index.end`` of an ``ArimaModel.to_dict()`` payload. None when the
+    Built from the ``y_tail`` and ``index.end`` of a model's ``to_dict()`` payload. None when the
     payload has no dated Saturday weeks to show (a payload of integer positions, or not a model), or when the
     model cannot forecast from those weeks (a random walk on weeks of zeros, say): MLflow serves the example
     when the model is logged and would only warn.
     """
-    from arima_assets.forecasting import ArimaModel  # lazy: statsmodels loads only when logging a model
+    from arima_assets.forecasting import model_from_dict  # lazy: statsmodels loads only when logging a model
 
     try:
         index, values = payload["index"], list(payload["y_tail"])[-weeks:]
@@ -187,7 +188,7 @@ def input_example(payload: Mapping[str, Any], weeks: int = EXAMPLE_WEEKS) -> pd.
     weeks_end = pd.date_range(end=end, periods=len(values), freq=WEEKLY_FREQ)
     example = pd.DataFrame({WEEK_END_COLUMN: weeks_end.strftime("%Y-%m-%d"), VOLUME_COLUMN: [float(v) for v in values]})
     try:
-        ArimaModel.from_dict(dict(payload), refilter=False).refresh(weekly_series_from_input(example)).forecast(1)
+        model_from_dict(dict(payload), refilter=False).refresh(weekly_series_from_input(example)).forecast(1)
     except Exception:  # noqa: BLE001 - any failure means: no example, the signature still describes the input
         return None
     return example
@@ -201,18 +202,18 @@ def _horizon(params: dict[str, Any] | None) -> int:
 
 
 class ArimaForecastModel(mlflow.pyfunc.PythonModel):
-    """Pyfunc wrapper: ``ArimaModel.from_dict(payload).refresh(y).forecast(h)``.
+    """Pyfunc wrapper: ``model_from_dict(payload).refresh(y).forecast(h)`` (an ARIMA or intermittent model).
 
     Holds no state until ``load_context`` reads the JSON artifact, so nothing heavy is ever pickled.
     Its code travels with the registered model (see ``_serving_code.py``): loading needs only its requirements.
     """
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
-        """Read the params-only JSON named :data:`PAYLOAD_ARTIFACT` and rebuild the ``ArimaModel``."""
-        from arima_assets.forecasting import ArimaModel  # lazy: statsmodels loads only when serving
+        """Read the params-only JSON named :data:`PAYLOAD_ARTIFACT` and rebuild the model it holds."""
+        from arima_assets.forecasting import model_from_dict  # lazy: statsmodels loads only when serving
 
         payload = json.loads(Path(context.artifacts[PAYLOAD_ARTIFACT]).read_text(encoding="utf-8"))
-        self._model = ArimaModel.from_dict(payload)
+        self._model = model_from_dict(payload)
 
     def predict(
         self,

@@ -254,3 +254,26 @@ def test_registered_model_loads_from_its_own_code_without_the_repo_optuna_or_dag
     for column in FORECAST_COLUMNS:
         np.testing.assert_allclose(answer["forecast"][column], expected[column], rtol=1e-12)
     assert clean_env()["PYTHONPATH"] == ""
+
+
+def test_a_registered_intermittent_model_is_served_from_its_own_code(registry, isbn, tmp_path):
+    from arima_assets.forecasting import IntermittentModel, IntermittentSpec, model_from_dict
+
+    rng = np.random.default_rng(3)
+    weeks = pd.date_range("2021-01-02", periods=120, freq="W-SAT")
+    sales = pd.Series(np.where(rng.random(120) < 0.3, rng.integers(1, 6, 120), 0).astype(float), index=weeks)
+    payload = IntermittentModel(IntermittentSpec("tsb")).fit(sales.iloc[:100]).to_dict()
+    run_id = registry.log_isbn_run(
+        isbn, parent_run_id=None, payload=payload, params={}, metrics={}, tags={}, decision={}
+    )
+    registry.promote_challenger(isbn, run_id, payload, reason="no model")
+    configure_mlflow(registry.tracking_uri)
+    uri = f"models:/arima-{isbn}@champion"
+    model_dir = Path(mlflow.artifacts.download_artifacts(uri, dst_path=str(tmp_path / "model")))
+
+    answer = predict_outside(sys.executable, model_dir, sales.iloc[-60:], 4, tmp_path, blocked=("optuna", "dagster"))
+
+    assert (model_dir / "code" / "arima_assets" / "forecasting" / "intermittent.py").exists()
+    expected = model_from_dict(payload).refresh(sales.iloc[-60:]).forecast(4)
+    for column in FORECAST_COLUMNS:
+        np.testing.assert_allclose(answer["forecast"][column], expected[column], rtol=1e-12)
