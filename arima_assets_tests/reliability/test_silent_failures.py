@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from arima_assets import book_sales_arima_modeling_pipeline
-from arima_assets.config import get_arima_config
+from arima_assets.config import ArimaConfig, get_arima_config
 from arima_assets.data import SalesDataError, load_sales
 from arima_assets.decision import decide
 from arima_assets_tests.conftest import SMALL_ISBNS, SMALL_WEEKS, small_sales_frame, write_sales
@@ -31,7 +31,7 @@ ISBN = SMALL_ISBNS[0]
 PLUGINS = "arima_assets_tests.reliability.broken_plugins"
 
 
-def _config(folder: Path, **overrides):
+def _config(folder: Path, **overrides: object) -> ArimaConfig:
     values = {"sales_path": str(folder / "sales"), "mlflow_tracking_uri": f"sqlite:///{folder / 'mlflow.db'}"}
     return get_arima_config("testing", n_trials=2, **{**values, **overrides})
 
