@@ -23,4 +23,5 @@ def test_a_hundred_ticks_after_a_change_retrain_the_changed_isbn_once(tmp_path) 
         if requested:
             world.execute(requested)
     assert model_requests == {DRIFTED: 1}, model_requests
-    assert world.check_results("model_drift", DRIFTED)[-1] == "SUCCEEDED", "the adopted model passes its checks"
+    assert world.check_results("model_drift", DRIFTED)[-1] == "FAILED", "the verdict that drove the one retrain"
+    assert world.model_metadata(DRIFTED)["status"] == "trained", "the model trained on the change was adopted"
