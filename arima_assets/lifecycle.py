@@ -259,6 +259,11 @@ class ChampionLifecycle:
     ) -> IsbnResult:
         champion: ModelRecord | None = None
         try:
+            if len(series) == 0:
+                raise ValueError(
+                    f"ISBN {isbn} is not in the ingested sales files: its rows may have been rejected while loading "
+                    "(see book_sales' rejected rows)"
+                )
             with self.store.isbn_lock(isbn):  # one model step per ISBN at a time; the record is read inside it
                 champion = self.champion(isbn)
                 candidate = pending_challenger(self.store, isbn, champion)
