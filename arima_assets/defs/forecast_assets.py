@@ -55,7 +55,7 @@ def _metadata(
 def _record_failure(store: ModelStore, isbn: str, run_id: str, error: str) -> None:
     """The ISBN's outcome becomes a failure: a call or report never counts a title whose forecast failed as served."""
     outcome = store.get_run_outcome(run_id, isbn) or store.get_outcome(isbn)
-    if outcome is None:
+    if outcome is None or outcome.status == StepStatus.FAILED:  # a failed model step keeps its own error
         return
     store.put_outcome(replace(outcome, status=StepStatus.FAILED, run_id=run_id, error=f"forecast failed: {error}"))
 
