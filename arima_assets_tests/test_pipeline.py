@@ -28,10 +28,13 @@ def _config(folder: Path, **overrides):
 
 
 def _isbn_runs(folder: Path) -> list[str]:
-    """The ISBN partition of every Dagster run in the call's instance, oldest first."""
+    """The ISBN partition (or first ISBN of its range) of every Dagster run in the call's instance, oldest first."""
     instance = dg.DagsterInstance.local_temp(tempdir=str(folder / "out" / "dagster"))
     try:
-        return [run.tags.get("dagster/partition", "") for run in reversed(instance.get_runs())]
+        return [
+            run.tags.get("dagster/partition") or run.tags.get("dagster/asset_partition_range_start", "")
+            for run in reversed(instance.get_runs())
+        ]
     finally:
         instance.dispose()
 
