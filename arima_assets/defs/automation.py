@@ -157,7 +157,14 @@ _CACHE_LOCK = threading.Lock()
 #: Pseudo metadata key: the materialization's own timestamp (unix seconds).
 _TIMESTAMP = "__timestamp__"
 #: The metadata the conditions and the Python API read, kept per partition in one cache entry.
-_TRACKED = (AGE_CLOCK_METADATA_KEY, FAILURES_METADATA_KEY, SERIES_VERSION_METADATA_KEY, "record_digest")
+_TRACKED = (
+    AGE_CLOCK_METADATA_KEY,
+    FAILURES_METADATA_KEY,
+    SERIES_VERSION_METADATA_KEY,
+    "record_digest",
+    "title",
+    "author",
+)
 
 
 def _event_store_identity(instance: dg.DagsterInstance) -> str | None:
