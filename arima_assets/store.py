@@ -1,25 +1,34 @@
 """The model store: each ISBN's champion record and the outcome of its last training attempt, as JSON files.
 
-Writes are atomic (temporary file + rename), so a half-finished training never replaces a good champion and a
-reader never sees a partial file. Plain Python: the Dagster layer wraps it as a resource.
+The files live in a local folder or in object storage (`arima_assets.store_backends`, chosen from the location:
+``s3://bucket/prefix/models`` is object storage, never a local folder named ``s3:``). Writes are atomic (temporary
+file + rename locally, one whole-object PUT on object storage), so a half-finished training never replaces a good
+champion and a reader never sees a partial file; a record's content digest is checked on every read. Leases on an
+ISBN follow the store, and the MLflow registry when it is shared (`open_model_store`). Plain Python: the Dagster
+layer wraps it as a resource.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
 from arima_assets.decision import ModelRecord
+from arima_assets.environment import redact_uri
+from arima_assets.store_backends import BothLeases, Leases, StoreBackend, backend_for, join_location, registry_leases
 
-__all__ = ["DIGEST_KEY", "ModelStore", "Outcome", "StoreError", "content_digest"]
+__all__ = ["DIGEST_KEY", "ModelStore", "Outcome", "StoreError", "content_digest", "open_model_store"]
+
+logger = logging.getLogger(__name__)
+
+#: Tracking URIs already warned about (no shared lease): once per process.
+_WARNED_UNSHARED: set[str] = set()
 
 #: Key of a record file's content digest (sha-256 of the rest of the file's JSON, keys sorted).
 DIGEST_KEY = "content_digest"
@@ -62,123 +71,147 @@ class Outcome:
 
 
 class ModelStore:
-    """Champions, pending challengers and outcomes under one folder: `champions/<isbn>.json`,
-    `candidates/<isbn>.json`, `outcomes/<isbn>.json`."""
+    """Champions, pending challengers and outcomes under one location: `champions/<isbn>.json`,
+    `candidates/<isbn>.json`, `outcomes/<isbn>.json`, `runs/<run id>/<isbn>.json`.
 
-    def __init__(self, folder: str | Path):
-        self.folder = Path(folder)
+    Args:
+        folder: a local folder, or an fsspec URI (``s3://bucket/prefix/models``; a URI that went through
+            `pathlib`, ``s3:/bucket/prefix/models``, is read as the URI it was).
+        leases: the leases `isbn_lock` takes (default: the store's own: file locks in a folder, expiring lease
+            objects in object storage). `open_model_store` adds the shared registry's.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], leases: Leases | None = None):
+        self.backend: StoreBackend = backend_for(folder)
+        self.folder = self.backend.root
+        self.leases: Leases = leases if leases is not None else self.backend.leases()
+
+    def __repr__(self) -> str:
+        return f"ModelStore({redact_uri(str(self.folder))!r}, leases={self.leases!r})"
 
     def get_champion(self, isbn: str) -> ModelRecord | None:
         """The ISBN's champion record, or None when it has none (StoreError when the file is unreadable)."""
-        return self._read_record(self.folder / "champions" / f"{isbn}.json")
+        return self._read_record(f"champions/{isbn}.json")
 
     def put_champion(self, record: ModelRecord) -> None:
         """Replace the ISBN's champion atomically, with the digest of its content (checked on every read)."""
-        self._write(self.folder / "champions" / f"{record.isbn}.json", _with_digest(record.to_dict()))
+        self._write(f"champions/{record.isbn}.json", _with_digest(record.to_dict()))
 
     def get_candidate(self, isbn: str) -> ModelRecord | None:
         """The ISBN's pending challenger (trained, not promoted yet), or None (StoreError when unreadable)."""
-        return self._read_record(self.folder / "candidates" / f"{isbn}.json")
+        return self._read_record(f"candidates/{isbn}.json")
 
     def put_candidate(self, isbn: str, record: ModelRecord | None) -> None:
         """Set (atomically) or clear the ISBN's pending challenger."""
-        path = self.folder / "candidates" / f"{isbn}.json"
+        key = f"candidates/{isbn}.json"
         if record is None:
-            path.unlink(missing_ok=True)
+            self.backend.delete(key)
         else:
-            self._write(path, _with_digest(record.to_dict()))
+            self._write(key, _with_digest(record.to_dict()))
 
     def get_outcome(self, isbn: str) -> Outcome | None:
         """The last recorded outcome for the ISBN, or None."""
-        data = self._read(self.folder / "outcomes" / f"{isbn}.json")
+        data = self._read(f"outcomes/{isbn}.json")
         return None if data is None else Outcome(**data)
 
     def put_outcome(self, outcome: Outcome) -> None:
         """Record the outcome of an execution atomically: as the ISBN's latest, and under its run (concurrent runs
         never overwrite each other's per-run outcome)."""
         if outcome.run_id:
-            self._write(self._run_outcome_path(outcome.run_id, outcome.isbn), outcome.to_dict())
-        self._write(self.folder / "outcomes" / f"{outcome.isbn}.json", outcome.to_dict())
+            self._write(self._run_outcome_key(outcome.run_id, outcome.isbn), outcome.to_dict())
+        self._write(f"outcomes/{outcome.isbn}.json", outcome.to_dict())
 
     def get_run_outcome(self, run_id: str, isbn: str) -> Outcome | None:
         """The outcome that run `run_id` recorded for the ISBN, or None."""
-        data = self._read(self._run_outcome_path(run_id, isbn))
+        data = self._read(self._run_outcome_key(run_id, isbn))
         return None if data is None else Outcome(**data)
 
-    def _run_outcome_path(self, run_id: str, isbn: str) -> Path:
+    @staticmethod
+    def _run_outcome_key(run_id: str, isbn: str) -> str:
         if not run_id.replace("-", "").isalnum():
             raise ValueError(f"run id {run_id!r} is not a Dagster run id")
-        return self.folder / "runs" / run_id / f"{isbn}.json"
+        return f"runs/{run_id}/{isbn}.json"
 
     def force_episode(self, on: bool, now: datetime) -> datetime | None:
-        """When the current `force_retrain` episode started (None when force is off), kept on disk so that "each
-        model once" survives process and code-server restarts: a champion whose age clock started after it was
-        already retrained in this episode. The first caller that sees force on starts the episode; a caller that
-        sees it off ends it."""
-        path = self.folder / "force_episode.json"
+        """When the current `force_retrain` episode started (None when force is off), kept in the store so that
+        "each model once" survives process and code-server restarts: a champion whose age clock started after it
+        was already retrained in this episode. The first caller that sees force on starts the episode (a
+        create-only write: of concurrent starters one wins, the others read its time); a caller that sees it off
+        ends it."""
+        key = "force_episode.json"
         if not on:
-            path.unlink(missing_ok=True)
+            self.backend.delete(key)
             return None
         try:
-            data = self._read(path)
+            data = self._read(key)
         except StoreError:
             data = None
         if data is not None and "started_at" in data:
             return datetime.fromisoformat(data["started_at"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:  # the first writer wins: a concurrent starter reads its time
-            with open(path, "x") as handle:
-                json.dump({"started_at": now.isoformat()}, handle)
-        except FileExistsError:
+        if not self.backend.create(key, json.dumps({"started_at": now.isoformat()}).encode()):
             return self.force_episode(on, now)
         return now
 
-    def isbn_lock(self, isbn: str, timeout: float = -1) -> FileLock:
-        """A lease on one ISBN's model step across processes (an OS file lock, released when the holder ends or
-        dies): two runs deciding the same ISBN at once train it at most once, the second deciding on the record
-        the first committed. `timeout` in seconds (-1: wait as long as it takes)."""
-        path = self.folder / "locks" / f"{isbn}.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return FileLock(path, timeout=timeout)
+    def isbn_lock(self, isbn: str, timeout: float = -1) -> contextlib.AbstractContextManager[object]:
+        """A lease on one ISBN's model step across processes (and machines, on a shared store or registry): two
+        runs deciding the same ISBN at once train it at most once, the second deciding on the record the first
+        committed. A context manager; `filelock.Timeout` when the lease is still busy after `timeout` seconds
+        (0: do not wait; -1: wait as long as it takes). A holder that dies frees it (at once for file locks and
+        Postgres locks, after the lease TTL on object storage)."""
+        return self.leases.lease(isbn, timeout)
 
     def outcomes(self, isbns: list[str] | None = None) -> dict[str, Outcome]:
         """Outcomes by ISBN (all stored ones, or those of `isbns` that exist)."""
         if isbns is None:
-            isbns = sorted(p.stem for p in (self.folder / "outcomes").glob("*.json"))
+            isbns = self.backend.names("outcomes", ".json")
         found = {isbn: self.get_outcome(isbn) for isbn in isbns}
         return {isbn: outcome for isbn, outcome in found.items() if outcome is not None}
 
-    @classmethod
-    def _read_record(cls, path: Path) -> ModelRecord | None:
-        data = cls._read(path)
+    def _read_record(self, key: str) -> ModelRecord | None:
+        data = self._read(key)
         if data is None:
             return None
+        where = self.backend.location(key)
         stored = data.pop(DIGEST_KEY, None)
         if stored != content_digest(data):
             why = "has no content digest" if stored is None else "does not match its content digest"
-            raise StoreError(f"model store file {path} {why}: damaged or written by another tool")
+            raise StoreError(f"model store file {where} {why}: damaged or written by another tool")
         try:
             return ModelRecord.from_dict(data)
         except (KeyError, TypeError, ValueError) as exc:
-            raise StoreError(f"model store file {path} is not a model record: {type(exc).__name__}: {exc}") from exc
+            raise StoreError(f"model store file {where} is not a model record: {type(exc).__name__}: {exc}") from exc
 
-    @staticmethod
-    def _read(path: Path) -> dict[str, Any] | None:
-        if not path.exists():
-            return None
+    def _read(self, key: str) -> dict[str, Any] | None:
         try:
-            return json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise StoreError(f"cannot read model store file {path}: {exc}") from exc
+            raw = self.backend.read(key)
+            return None if raw is None else json.loads(raw)
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"cannot read model store file {self.backend.location(key)}: {exc}") from exc
 
-    @staticmethod
-    def _write(path: Path, data: dict[str, Any]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(data, handle, separators=(",", ":"))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    def _write(self, key: str, data: dict[str, Any]) -> None:
+        self.backend.write(key, json.dumps(data, separators=(",", ":")).encode())
+
+
+def open_model_store(state_dir: str | os.PathLike[str], tracking_uri: str | None = None) -> ModelStore:
+    """The model store of a deployment: `<state_dir>/models` (a local folder, or objects under an ``s3://`` state
+    dir), leased together with the MLflow registry at `tracking_uri` when that registry is shared.
+
+    Two output folders registering into one MLflow store must not fit one ISBN at once, so an ISBN's lease is
+    the registry's (`store_backends.registry_leases`: a lock folder beside a sqlite store, a Postgres advisory
+    lock) and then the store's own (other processes may share the store, not the registry). An MLflow server
+    offers no lock: the store's own leases only, with a warning.
+    """
+    location = join_location(state_dir, "models")
+    store = ModelStore(location)
+    shared = registry_leases(tracking_uri)
+    if shared is not None:
+        store.leases = BothLeases(shared, store.leases)
+    elif tracking_uri and tracking_uri not in _WARNED_UNSHARED:
+        _WARNED_UNSHARED.add(tracking_uri)
+        logger.warning(
+            "MLflow at %s gives no shared lease: ISBNs are leased per model store (%s) only, so processes with "
+            "another model store on this registry may fit the same ISBN at once",
+            redact_uri(tracking_uri),
+            redact_uri(str(store.folder)),
+        )
+    return store
