@@ -64,9 +64,13 @@ logger = logging.getLogger(__name__)
 LEASE_TTL_SECONDS = 60.0
 
 #: Protocols whose create-only write (fsspec ``pipe_file(mode="create")``) is atomic: S3 (``If-None-Match: *``,
-#: honoured by AWS S3 and by S3-compatible stores that support conditional writes) and the in-process memory store.
+#: honoured by AWS S3 and by S3-compatible stores that support conditional writes) and the in-process memory store
+#: (made atomic by a lock, `_IN_PROCESS_CREATE`).
 _ATOMIC_CREATE = frozenset({"s3", "s3a", "memory"})
 _LOCAL_PROTOCOLS = frozenset({"file", "local"})
+#: fsspec's memory store checks and creates in two steps: its create-only writes are made atomic within the process
+#: (the only place a memory store is shared) by this lock.
+_IN_PROCESS_CREATE = threading.Lock()
 _URI = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]+)://")
 #: A URI that went through `pathlib` (``s3://b/s`` -> ``s3:/b/s``).
 _MANGLED_URI = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]+):/(?!/)")
@@ -288,8 +292,10 @@ class ObjectBackend:
 
     def create(self, key: str, data: bytes) -> bool:
         """A create-only PUT (S3: ``If-None-Match: *``); False when the object exists."""
+        lock = _IN_PROCESS_CREATE if self.protocol == "memory" else contextlib.nullcontext()
         try:
-            self.fs.pipe_file(self._path(key), data, mode="create")
+            with lock:
+                self.fs.pipe_file(self._path(key), data, mode="create")
         except FileExistsError:
             return False
         return True

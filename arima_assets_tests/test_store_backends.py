@@ -1,0 +1,218 @@
+"""The model store's backends: object storage (in memory, and S3 through moto's server) and its expiring leases,
+Postgres advisory leases, and what a dead lease holder leaves behind."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from filelock import Timeout
+
+from arima_assets.store import ModelStore, Outcome, StoreError
+from arima_assets.store_backends import ObjectBackend, ObjectLeases, PostgresLeases, registry_leases
+from arima_assets_tests.test_decision import record_for, weekly
+
+ISBN = "9780722532935"
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+#: A process that takes ISBN's lease on the store at argv[1] (TTL argv[2] s), says so, then holds it until killed.
+HOLDER = """
+import sys, time
+from arima_assets.store_backends import backend_for, ObjectLeases, PostgresLeases
+where, ttl = sys.argv[1], float(sys.argv[2])
+leases = PostgresLeases(where) if where.startswith("postgresql") else ObjectLeases(backend_for(where), ttl=ttl)
+with leases.lease("9780722532935", timeout=10):
+    print("held", flush=True)
+    time.sleep(600)
+"""
+
+
+def _memory_uri() -> str:
+    return f"memory://bucket-{uuid.uuid4().hex[:8]}/state/models"
+
+
+def test_object_store_round_trip_and_digest_check() -> None:
+    uri = _memory_uri()
+    store = ModelStore(uri)
+    record = record_for(weekly(120), 110)
+    store.put_champion(record)
+    store.put_candidate(ISBN, record)
+    store.put_outcome(Outcome(isbn=ISBN, status="trained", decision={}, run_id="abc-123"))
+    assert store.get_champion(ISBN) == record and store.get_candidate(ISBN) == record
+    assert store.get_run_outcome("abc-123", ISBN).status == "trained"
+    assert list(store.outcomes()) == [ISBN]
+    store.put_candidate(ISBN, None)
+    assert store.get_candidate(ISBN) is None
+
+    backend = store.backend
+    damaged = json.loads(backend.read(f"champions/{ISBN}.json"))
+    damaged["model"]["spec"]["order"] = [9, 9, 9]
+    backend.write(f"champions/{ISBN}.json", json.dumps(damaged).encode())
+    with pytest.raises(StoreError, match=rf"{uri}/champions/{ISBN}\.json does not match its content digest"):
+        store.get_champion(ISBN)
+
+
+def test_object_store_force_episode_first_writer_wins() -> None:
+    store = ModelStore(_memory_uri())
+    first, later = datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 12, tzinfo=UTC)
+    assert store.force_episode(True, first) == first
+    assert store.force_episode(True, later) == first, "the episode started by the first caller holds"
+    assert store.force_episode(False, later) is None
+    assert store.force_episode(True, later) == later, "force turned off ended the episode"
+
+
+def test_object_lease_is_exclusive_across_threads_and_free_after_release() -> None:
+    store = ModelStore(_memory_uri())
+    inside, overlaps = [0], []
+
+    def work() -> None:
+        for _ in range(5):
+            with store.isbn_lock(ISBN, timeout=10):
+                inside[0] += 1
+                overlaps.append(inside[0])
+                time.sleep(0.01)
+                inside[0] -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(overlaps) == 20 and max(overlaps) == 1, "never two holders at once"
+    with store.isbn_lock(ISBN, timeout=0):
+        with pytest.raises(Timeout):
+            with store.isbn_lock(ISBN, timeout=0):
+                pass
+    assert len(store.backend.names(f"locks/{ISBN}", ".json")) == 1, "older generations are cleaned up"
+
+
+def test_a_held_object_lease_is_renewed_past_its_ttl_and_a_stale_one_expires() -> None:
+    backend = ObjectBackend(_memory_uri())
+    leases = ObjectLeases(backend, ttl=0.6, poll=0.05)
+    with leases.lease(ISBN, timeout=0):
+        time.sleep(1.5)  # over twice the TTL: the holder's renewals keep it
+        with pytest.raises(Timeout):
+            with leases.lease(ISBN, timeout=0):
+                pass
+    dead = ObjectLeases(backend, ttl=0.6).lease(ISBN, timeout=0)
+    dead._renew = lambda: None  # a holder that stops renewing: it died
+    dead.__enter__()
+    with pytest.raises(Timeout):
+        with leases.lease(ISBN, timeout=0):
+            pass
+    started = time.monotonic()
+    with leases.lease(ISBN, timeout=5):
+        waited = time.monotonic() - started
+    assert 0.3 < waited < 1.5, f"taken over once the dead holder's lease expired, after {waited:.2f} s"
+
+
+def test_registry_leases_follow_the_tracking_uri(tmp_path: Path) -> None:
+    assert registry_leases(f"sqlite:///{tmp_path}/m/mlflow.db").folder == tmp_path / "m" / "mlflow.db.leases"
+    assert registry_leases(str(tmp_path / "mlruns")).folder == tmp_path / "mlruns.leases"
+    assert isinstance(registry_leases("postgresql+psycopg2://u:p@db/mlflow"), PostgresLeases)
+    assert registry_leases("postgresql+psycopg2://u:p@db/mlflow").dsn == "postgresql://u:p@db/mlflow"
+    assert registry_leases("https://mlflow.example") is None
+    assert registry_leases("sqlite:///:memory:") is None
+
+
+@pytest.fixture(scope="module")
+def s3_server() -> Iterator[dict[str, str]]:
+    """A moto S3 server on a free port, and the environment that points s3fs (here and in children) at it."""
+    pytest.importorskip("s3fs")
+    server_module = pytest.importorskip("moto.server")
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    import fsspec
+
+    fsspec.filesystem("s3", skip_instance_cache=True).mkdir("leases-bucket")
+    yield env
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    server.stop()
+
+
+def _hold_in_child(where: str, ttl: float, env: dict[str, str] | None = None) -> subprocess.Popen:
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, where, str(ttl)],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = child.stdout.readline()
+    if line.strip() != "held":
+        child.kill()
+        raise AssertionError(f"the holder did not take the lease: {line!r} {child.stderr.read()[-2000:]}")
+    return child
+
+
+def test_s3_store_and_lease_of_a_killed_holder_expires(s3_server: dict[str, str]) -> None:
+    uri = f"s3://leases-bucket/{uuid.uuid4().hex[:8]}/models"
+    store = ModelStore(uri)
+    record = record_for(weekly(120), 110)
+    store.put_champion(record)
+    assert ModelStore(uri).get_champion(ISBN) == record
+    assert not store.backend.create(f"champions/{ISBN}.json", b"{}"), "S3's create-only PUT refuses an object"
+
+    ttl = 2.0
+    holder = _hold_in_child(uri, ttl, s3_server)
+    leases = ObjectLeases(ObjectBackend(uri), ttl=ttl, poll=0.1)
+    time.sleep(ttl * 1.5)  # the living holder renews past its TTL
+    with pytest.raises(Timeout):
+        with leases.lease(ISBN, timeout=0):
+            pass
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    started = time.monotonic()
+    with leases.lease(ISBN, timeout=3 * ttl):
+        waited = time.monotonic() - started
+    assert waited < ttl + 1.0, f"a dead holder's lease is free within its TTL ({waited:.2f} s)"
+
+
+def _postgres_reachable() -> bool:
+    try:
+        import psycopg2
+
+        psycopg2.connect(PG_SERVER, connect_timeout=3).close()
+    except Exception:  # noqa: BLE001 - any failure means no server to test against
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _postgres_reachable(), reason=f"no PostgreSQL at {PG_SERVER}")
+def test_postgres_advisory_lease_is_exclusive_and_freed_when_its_holder_dies() -> None:
+    leases = PostgresLeases(PG_SERVER)
+    with leases.lease(ISBN, timeout=0):
+        with pytest.raises(Timeout, match=f"advisory lock of ISBN {ISBN}"):
+            with PostgresLeases(PG_SERVER).lease(ISBN, timeout=0):
+                pass
+    holder = _hold_in_child(PG_SERVER, 0)
+    with pytest.raises(Timeout):
+        with leases.lease(ISBN, timeout=0.3):
+            pass
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    started = time.monotonic()
+    with leases.lease(ISBN, timeout=10):
+        waited = time.monotonic() - started
+    assert waited < 5, f"the server frees a dead session's lock ({waited:.2f} s)"
