@@ -10,6 +10,9 @@ slots.
 from __future__ import annotations
 
 import os
+import socket
+import sys
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -17,13 +20,23 @@ from typing import Any
 
 import dagster as dg
 import yaml
+from dagster._core.run_coordinator import SubmitRunContext
 
-from arima_assets.config import ArimaConfig
-from arima_assets.environment import env_text, redact_uri
+from arima_assets.config import ENV_VARS, PRESETS, ArimaConfig, get_arima_config
+from arima_assets.defs.quiet_logs import QuietQueuedRunCoordinator
+from arima_assets.environment import env_text, get_environment, redact_uri
 
 __all__ = [
     "FIT_POOL",
     "CELERY_CONFIG_FILE",
+    "LOCAL_SETTINGS",
+    "RUN_SETTING_TAG_PREFIX",
+    "RUN_SETTINGS_ORIGIN_TAG",
+    "SettingsTaggingRunCoordinator",
+    "carried_settings",
+    "launch_settings",
+    "launch_tags",
+    "setting_origins",
     "CELERY_QUEUE_ENV",
     "DEFAULT_CELERY_QUEUE",
     "celery_execution_config",
@@ -182,3 +195,106 @@ def postgres_maintenance(url: str) -> dict[str, str]:
             "`vacuumdb --analyze-only` on the Dagster database after large loads (e.g. daily)"
         )
     return report
+
+
+#: Run tags of the settings a run was launched with: ``arima/<setting>`` (e.g. ``arima/force_retrain: true``), and
+#: ``arima/settings_from``, which process set them. A step applies the run's settings, not its worker's environment.
+RUN_SETTING_TAG_PREFIX = "arima/"
+RUN_SETTINGS_ORIGIN_TAG = "arima/settings_from"
+#: Settings every process reads from its own environment, never carried by a run: where this machine reaches the
+#: shared folder, and the MLflow URI (it may hold a password, and run tags are shown to every UI user).
+LOCAL_SETTINGS = ("state_dir", "mlflow_tracking_uri")
+
+
+def _tag_text(value: object) -> str:
+    """A setting as the text its environment variable would hold (parsed back by `ArimaConfig.with_overrides`)."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def launch_settings(environment: str | None = None) -> dict[str, str]:
+    """The settings this process's environment sets (``ARIMA_*``, validated), as text: what a run launched from
+    here carries. The `LOCAL_SETTINGS` are left out.
+
+    Raises:
+        ValueError: an ``ARIMA_*`` value is invalid (the message names the variable).
+    """
+    config = get_arima_config(environment, mlflow_tracking_uri="(not carried)")  # never read here: not required
+    return {
+        name: _tag_text(getattr(config, name))
+        for name, variable in ENV_VARS.items()
+        if name not in LOCAL_SETTINGS and os.environ.get(variable) is not None
+    }
+
+
+def _process_name() -> str:
+    return f"{Path(sys.argv[0]).name or 'python'} on {socket.gethostname()} (pid {os.getpid()})"
+
+
+def launch_tags(environment: str | None = None) -> dict[str, str]:
+    """The run tags of `launch_settings`, with the launching process named in ``arima/settings_from``."""
+    tags = {f"{RUN_SETTING_TAG_PREFIX}{name}": value for name, value in launch_settings(environment).items()}
+    return {**tags, RUN_SETTINGS_ORIGIN_TAG: _process_name()}
+
+
+def carried_settings(tags: Mapping[str, str], environment: str) -> dict[str, str] | None:
+    """The settings a run carries, from its tags; None for a run launched without them (an instance without the
+    tagging run coordinator, the Python API).
+
+    A run that carries settings carries all of them: a setting it does not name has its preset value, whatever the
+    environment of the process running the step says (the `LOCAL_SETTINGS` excepted).
+    """
+    if RUN_SETTINGS_ORIGIN_TAG not in tags:
+        return None
+    carried = {
+        name: tags[f"{RUN_SETTING_TAG_PREFIX}{name}"]
+        for name in ENV_VARS
+        if name not in LOCAL_SETTINGS and f"{RUN_SETTING_TAG_PREFIX}{name}" in tags
+    }
+    defaults = {name: field.default for name, field in ArimaConfig.model_fields.items()}
+    preset = PRESETS[environment]
+    for name, variable in ENV_VARS.items():  # set here, not where the run was launched: back to the preset
+        if name not in LOCAL_SETTINGS and name not in carried and os.environ.get(variable) is not None:
+            carried[name] = _tag_text(preset.get(name, defaults[name]))
+    return carried
+
+
+class SettingsTaggingRunCoordinator(QuietQueuedRunCoordinator):
+    """The queued run coordinator (quiet logs) that tags each submitted run with the settings of the submitting
+    process (`launch_tags`): the daemon for sensor, automation and backfill runs, the webserver for a launch by
+    hand. The Celery workers' steps read them from the run (`arima_assets.defs.resources`), so a setting exported
+    for the daemon and the webserver only (``ARIMA_FORCE_RETRAIN=true``) still applies on the workers.
+
+    A run that already carries settings (a retry or re-execution copies its parent's tags) keeps them.
+    """
+
+    def submit_run(self, context: SubmitRunContext) -> dg.DagsterRun:
+        run = context.dagster_run
+        if RUN_SETTINGS_ORIGIN_TAG not in run.tags:
+            self._instance.add_run_tags(run.run_id, launch_tags())
+        return super().submit_run(context)
+
+
+def setting_origins(environment: str | None = None, explicit: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Where each effective setting comes from: ``argument``, ``environment ARIMA_<NAME>``, ``preset <env>`` or
+    ``default``; in production, the carried ones also say that runs launched from this process carry them."""
+    env = get_environment(environment)
+    explicit = explicit or {}
+    carried_note = " (carried by the runs this process launches)" if is_scaled_out(env) else ""
+    origins = {}
+    for name, variable in ENV_VARS.items():
+        if explicit.get(name) is not None:
+            origins[name] = "argument"
+        elif os.environ.get(variable) is not None:
+            note = carried_note if name not in LOCAL_SETTINGS else " (read by every process for itself)"
+            origins[name] = f"environment {variable}{note}"
+        elif name == "mlflow_tracking_uri" and os.environ.get("MLFLOW_TRACKING_URI"):
+            origins[name] = "environment MLFLOW_TRACKING_URI (read by every process for itself)"
+        elif name in PRESETS[env]:
+            origins[name] = f"preset {env}"
+        else:
+            origins[name] = "default"
+    return origins

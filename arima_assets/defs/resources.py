@@ -1,18 +1,31 @@
 """Resources: the settings, the model store and the table IO manager, chosen from the configuration."""
 
+import logging
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pandas as pd
+from mlflow import MlflowClient
 from upath import UPath
 
 from arima_assets.config import ENV_VARS, ArimaConfig
-from arima_assets.defs.deployment import is_scaled_out, production_services, unset
-from arima_assets.defs.tracking import mlflow_resource
+from arima_assets.defs.deployment import (
+    RUN_SETTINGS_ORIGIN_TAG,
+    carried_settings,
+    is_scaled_out,
+    production_services,
+    unset,
+)
+from arima_assets.defs.tracking import EXPERIMENT_NAME, mlflow_resource
 from arima_assets.environment import redact_uri
+from arima_assets.registry.runs import end_runs_left_running, running_runs_by_tag
 from arima_assets.store import ModelStore
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "DEPLOYMENT_SETTINGS",
@@ -85,11 +98,32 @@ def arima_config_resource(settings: ArimaConfig) -> dg.ResourceDefinition:
         changed = {name: value for name, value in context.resource_config.items() if value != getattr(settings, name)}
         if is_scaled_out(settings.environment):
             changed.update(_runtime_storage())  # where the stores are: this process's environment, now
-        return settings.with_overrides(changed, source="resources.arima_config.config.")
+        launched = _launched_with(context, settings)
+        return launched.with_overrides(changed, source="resources.arima_config.config.")
 
     return dg.ResourceDefinition(
         resource_fn=settings_for_run, config_schema=schema, description="ARIMA settings (arima_assets.config)"
     )
+
+
+def _launched_with(context: dg.InitResourceContext, settings: ArimaConfig) -> ArimaConfig:
+    """`settings` with the settings the run carries in its tags (`arima_assets.defs.deployment.carried_settings`):
+    what the launching process (daemon, webserver) had, whatever this worker's environment says. A difference is
+    logged on the step, naming the setting, both values and where the run was launched."""
+    run = context.dagster_run
+    carried = carried_settings(run.tags, settings.environment) if run is not None else None
+    if not carried:
+        return settings
+    source = f"run tag arima/ of run {run.run_id} ({run.tags[RUN_SETTINGS_ORIGIN_TAG]}): "
+    launched = settings.with_overrides(carried, source=source)
+    differ = [name for name in carried if getattr(launched, name) != getattr(settings, name)]
+    if differ:
+        shown = ", ".join(f"{name}={getattr(launched, name)!r} (here {getattr(settings, name)!r})" for name in differ)
+        context.log.warning(
+            f"this process's environment differs from where the run was launched "
+            f"({run.tags[RUN_SETTINGS_ORIGIN_TAG]}); the run's settings apply: {shown}"
+        )
+    return launched
 
 
 class ModelStoreResource(dg.ConfigurableResource):
@@ -191,5 +225,58 @@ def build_resources(config: ArimaConfig) -> dict[str, object]:
         "arima_config": arima_config_resource(config),
         "model_store": ModelStoreResource(state_dir=state),
         "io_manager": ParquetIOManagerResource(state_dir=state),
-        "mlflow": mlflow_resource(config, tracking),
+        "mlflow": _ending_runs_left_running(mlflow_resource(config, tracking)),
     }
+
+
+_MLFLOW_END_STATUS = {
+    dg.DagsterRunStatus.SUCCESS: "FINISHED",
+    dg.DagsterRunStatus.FAILURE: "FAILED",
+    dg.DagsterRunStatus.CANCELED: "KILLED",
+}
+
+
+def end_mlflow_runs_of_ended_dagster_runs(instance: dg.DagsterInstance, tracking_uri: str, current: str) -> list[str]:
+    """Mark FAILED/KILLED (FINISHED after a success) the project's MLflow runs still RUNNING whose Dagster run is
+    over: a worker killed or restarted mid-step leaves its Dagster run's MLflow run RUNNING, and the clean-up by
+    process (`arima_assets.registry.owners`) cannot see a process on another machine. `current` (this Dagster run)
+    is left alone. Returns the MLflow run ids ended."""
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    experiment = client.get_experiment_by_name(EXPERIMENT_NAME)
+    if experiment is None:
+        return []
+    running = running_runs_by_tag(client, [experiment.experiment_id], "dagster_run_id")
+    running.pop(current, None)
+    if not running:
+        return []
+    ended = {}
+    for run in instance.get_runs(dg.RunsFilter(run_ids=list(running))):
+        status = _MLFLOW_END_STATUS.get(run.status)
+        if status is not None:
+            why = f"its Dagster run {run.run_id} ended {run.status.value}"
+            ended.update({mlflow_run_id: (status, why) for mlflow_run_id in running[run.run_id]})
+    return end_runs_left_running(client, ended)
+
+
+def _ending_runs_left_running(tracking: dg.ResourceDefinition) -> dg.ResourceDefinition:
+    """The `mlflow` resource `tracking`, which, once it has checked MLflow and started this run's MLflow run, ends
+    the MLflow runs left RUNNING by Dagster runs that are over (best effort: a failure is logged, not raised)."""
+
+    def init(context: dg.InitResourceContext) -> Iterator[Any]:
+        managed = tracking.resource_fn(context)
+        tracker = next(managed)
+        uri = context.resource_config["mlflow_tracking_uri"]
+        try:
+            ended = end_mlflow_runs_of_ended_dagster_runs(context.instance, uri, context.run_id)
+            if ended:
+                context.log.warning(f"ended {len(ended)} MLflow run(s) left RUNNING by finished Dagster runs: {ended}")
+        except Exception as exc:  # noqa: BLE001 - housekeeping must not fail the step; the reason is logged
+            logger.warning("MLflow runs left RUNNING not ended at %s: %s", redact_uri(uri), redact_uri(str(exc)))
+        try:
+            yield tracker
+        finally:
+            next(managed, None)
+
+    return dg.ResourceDefinition(
+        resource_fn=init, config_schema=tracking.config_schema, description=tracking.description
+    )

@@ -8,21 +8,65 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunStatus
+from mlflow.entities import Metric, Param, RunStatus, ViewType
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from arima_assets.registry import _inputs as inputs
 from arima_assets.registry.errors import mlflow_errors
-from arima_assets.registry.owners import current_owner_tags
+from arima_assets.registry.owners import REAPED_TAG, current_owner_tags
 from arima_assets.registry.records import DECISION_FILE, PAYLOAD_FILE, RECORD_FILE
 
-__all__ = ["REUSE_RUN_NAME", "REUSED_DECISIONS_FILE", "SUMMARY_METRICS", "RunLog"]
+__all__ = [
+    "REUSE_RUN_NAME",
+    "REUSED_DECISIONS_FILE",
+    "SUMMARY_METRICS",
+    "RunLog",
+    "end_runs_left_running",
+    "running_runs_by_tag",
+]
 
 SUMMARY_METRICS = ("reused_models", "newly_trained_models", "reuse_rate", "fit_seconds_saved")
 #: Run name and artifact of the one run a call logs for the ISBNs it reused without launching a run.
 REUSE_RUN_NAME = "reused-without-run"
 REUSED_DECISIONS_FILE = "reused_decisions.json"
 _BATCH_PARAMS = 100
+_MAX_RUNNING_SEARCH = 1000
+_END_STATUSES = ("FINISHED", "FAILED", "KILLED")
+
+
+def running_runs_by_tag(client: MlflowClient, experiment_ids: list[str], tag: str) -> dict[str, list[str]]:
+    """The RUNNING runs of `experiment_ids` that carry tag `tag`: its value -> their run ids (at most 1000 runs)."""
+    if not experiment_ids:
+        return {}
+    running = client.search_runs(
+        experiment_ids,
+        filter_string=f"attributes.status = '{RunStatus.to_string(RunStatus.RUNNING)}'",
+        run_view_type=ViewType.ACTIVE_ONLY,
+        max_results=_MAX_RUNNING_SEARCH,
+    )
+    found: dict[str, list[str]] = {}
+    for run in running:
+        value = run.data.tags.get(tag)
+        if value:
+            found.setdefault(value, []).append(run.info.run_id)
+    return found
+
+
+def end_runs_left_running(client: MlflowClient, ended: Mapping[str, tuple[str, str]]) -> list[str]:
+    """End runs whose owner finished without ending them (the clean-up `reap_stale_runs` does for a dead process,
+    for an owner known to be over from elsewhere, e.g. its Dagster run): run id -> (FINISHED/FAILED/KILLED, why).
+    Each gets the `REAPED_TAG` with why; returns the ids ended.
+
+    Raises:
+        ValueError: a status is not one of FINISHED, FAILED, KILLED.
+    """
+    bad = {run_id: status for run_id, (status, _) in ended.items() if status not in _END_STATUSES}
+    if bad:
+        raise ValueError(f"end statuses must be one of {_END_STATUSES}, got {bad}")
+    for run_id, (status, why) in ended.items():
+        client.set_tag(run_id, REAPED_TAG, f"left RUNNING: {why}; marked {status}")
+        client.set_terminated(run_id, status, int(time.time() * 1000))
+    return list(ended)
 
 
 class RunLog:
