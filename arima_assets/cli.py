@@ -1,10 +1,15 @@
 """Command line: `arima-assets run ...` runs the pipeline and prints the summary; `arima-assets config` shows the
-settings and stores; `arima-assets init` creates a deployment's stores once, before its workers start."""
+settings, where each comes from, and the stores; `arima-assets init` creates a deployment's stores once, before its
+workers start; `arima-assets webserver` starts Dagster's webserver after checking that its port is free."""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
+import shutil
+import socket
 import sys
 import warnings
 
@@ -30,7 +35,56 @@ def _parser() -> argparse.ArgumentParser:
         "experiment, state folders) before starting the webserver, the daemon and the workers",
     )
     init.add_argument("--env", dest="environment")
+    web = sub.add_parser(
+        "webserver",
+        help="start dagster-webserver on HOST:PORT, or exit 2 saying the port is taken (Dagster's own webserver logs "
+        "'Serving' before it fails to bind)",
+        add_help=False,  # -h is the host, as for dagster-webserver
+    )
+    web.add_argument("--help", action="help", help="show this help and exit")
+    web.add_argument("-h", "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    web.add_argument("-p", "--port", type=int, default=3000, help="port to listen on (default 3000)")
+    web.add_argument("-w", "--workspace", default="workspace.yaml", help="workspace file (default workspace.yaml)")
+    web.add_argument("extra", nargs=argparse.REMAINDER, help="further dagster-webserver options, after --")
     return parser
+
+
+def _port_taken(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on (taken, or not an address of this machine), or None when it can.
+
+    Binds as uvicorn does (SO_REUSEADDR), so a port in TIME_WAIT after a stopped webserver counts as free.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is taken by another process (a `dagster dev` or another webserver?)"
+            return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    return None
+
+
+def _webserver(args: argparse.Namespace) -> int:
+    """Replace this process by dagster-webserver (a supervisor then watches the webserver itself), unless the port
+    is taken: then say so and return 2."""
+    if not 0 < args.port < 65536:
+        print(f"arima-assets: error: --port {args.port} is not a port number (1-65535)", file=sys.stderr)
+        return 2
+    taken = _port_taken(args.host, args.port)
+    if taken:
+        print(f"arima-assets: error: {taken}; stop it or choose another with -p", file=sys.stderr)
+        return 2
+    program = shutil.which("dagster-webserver")
+    if program is None:
+        print("arima-assets: error: dagster-webserver is not on PATH (install the project)", file=sys.stderr)
+        return 2
+    extra = [arg for arg in args.extra if arg != "--"]
+    command = [program, "-w", args.workspace, "-h", args.host, "-p", str(args.port), *extra]
+    sys.stdout.flush()
+    os.execv(program, command)
+    return 0  # not reached: execv replaces the process
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -50,7 +104,7 @@ def _show_config(environment: str | None) -> int:
     from pathlib import Path
 
     from arima_assets.config import ENV_VARS, get_arima_config
-    from arima_assets.defs.deployment import is_scaled_out, missing_production_settings, unset
+    from arima_assets.defs.deployment import is_scaled_out, missing_production_settings, setting_origins, unset
     from arima_assets.defs.resources import store_locations
     from arima_assets.environment import get_environment
 
@@ -63,7 +117,11 @@ def _show_config(environment: str | None) -> int:
     if calendar and not Path(calendar).exists():
         variable = ENV_VARS["trigger_calendar"]
         missing.append(f"{variable}: {calendar} does not exist yet (the release calendar cannot fire until it does)")
-    shown = {"stores": store_locations(config), "settings": config.public_dict()}
+    shown = {
+        "stores": store_locations(config),
+        "settings": config.public_dict(),
+        "origins": setting_origins(environment),
+    }
     if missing:
         shown["missing"] = missing
     print(json.dumps(shown, indent=2))
@@ -85,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
 
                 ignore_dagster_warnings()  # dagster-mlflow's beta notice at import is not for the user
                 return _show_config(args.environment)
+        if args.command == "webserver":
+            return _webserver(args)
         if args.command == "init":
             with warnings.catch_warnings():
                 from arima_assets.pipeline import ignore_dagster_warnings

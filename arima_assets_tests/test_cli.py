@@ -149,3 +149,52 @@ def test_run_metadata_shows_errors_and_seconds_rounded_for_reading(first_run) ->
     ]:
         value = metadata[key].value
         assert math.isnan(value) or value == round(value, 3), (key, value)
+
+
+def test_webserver_on_a_taken_port_says_so_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as holder:  # what a running `dagster dev` does to its port
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        assert main(["webserver", "-h", "127.0.0.1", "-p", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"port {port} on 127.0.0.1 is taken by another process" in err and "choose another with -p" in err
+
+
+def test_webserver_port_check_lets_a_free_port_through_and_rejects_a_foreign_address() -> None:
+    import socket
+
+    from arima_assets.cli import _port_taken
+
+    with socket.socket() as finder:
+        finder.bind(("127.0.0.1", 0))
+        free = finder.getsockname()[1]
+    assert _port_taken("127.0.0.1", free) is None
+    assert _port_taken("192.0.2.1", free).startswith("cannot listen on 192.0.2.1")  # TEST-NET: not this machine
+
+
+def test_config_in_production_says_where_each_setting_comes_from(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARIMA_FORCE_RETRAIN", "on")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    monkeypatch.setenv("ARIMA_CELERY_QUEUE", "books-eu")
+    monkeypatch.setenv("ARIMA_CELERY_BROKER", "pyamqp://arima:hunter2@rabbit.internal:5672//")
+    monkeypatch.setenv("ARIMA_DAGSTER_PG_URL", "postgresql://dagster:hunter2@db.internal:5432/arima_dagster")
+
+    assert main(["config", "--env", "production"]) == 0
+
+    out = capsys.readouterr().out
+    shown = json.loads(out)
+    assert shown["settings"]["force_retrain"] is True
+    assert shown["origins"]["force_retrain"] == (
+        "environment ARIMA_FORCE_RETRAIN (carried by the runs this process launches)"
+    )
+    assert shown["origins"]["n_trials"] == "preset production" and shown["origins"]["patience"] == "preset production"
+    assert shown["origins"]["seed"] == "default"
+    stores = shown["stores"]
+    assert stores["dagster_storage"].startswith("postgres postgresql://***@db.internal:5432/arima_dagster")
+    assert stores["celery_broker"] == "pyamqp://***@rabbit.internal:5672//" and stores["celery_queue"] == "books-eu"
+    assert "hunter2" not in out
