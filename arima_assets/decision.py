@@ -28,7 +28,10 @@ from arima_assets.forecasting import (
     performance_from_errors,
     track_new_weeks,
 )
+from arima_assets.forecasting.drift import ErrorBaseline
 from arima_assets.forecasting.intermittent import IntermittentModel, model_from_dict
+from arima_assets.forecasting.monitor import NewWeeks
+from arima_assets.forecasting.sequential import LEVEL_THRESHOLD, BreakResult, break_from_errors
 from arima_assets.triggers import PluginFailure, TriggerContext, evaluate_trigger, load_trigger_set
 
 __all__ = [
@@ -51,6 +54,8 @@ __all__ = [
     "required_evidence_weeks",
     "custom_trigger_results",
     "evaluate_triggers",
+    "break_trigger",
+    "performance_baseline",
     "decide",
 ]
 
@@ -64,6 +69,7 @@ class Trigger(StrEnum):
     AGE = "age"
     DRIFT = "drift"
     PERFORMANCE = "performance"
+    BREAK = "break"
     CHALLENGER = "challenger"
 
 
@@ -87,7 +93,7 @@ class StepStatus(StrEnum):
 
 #: Triggers that are evidence that the series changed: after them the champion cannot defend its place with
 #: evidence from before the change (see training.run_model_step).
-CHANGE_TRIGGERS = frozenset({Trigger.DRIFT, Trigger.PERFORMANCE})
+CHANGE_TRIGGERS = frozenset({Trigger.DRIFT, Trigger.PERFORMANCE, Trigger.BREAK})
 
 
 class DecisionSettings(Protocol):
@@ -304,6 +310,65 @@ def _baseline_mase(record: ModelRecord) -> float | None:
     return None if baseline is None else max(baseline, MIN_BASELINE_MASE)
 
 
+def _honest_baseline_weeks(record: ModelRecord, checkpoint: Checkpoint | None, settings: DecisionSettings) -> int:
+    """Weeks after training whose errors form the performance baseline instead of the recorded one: the first
+    `cooldown_weeks` after a model adopted on a change (its recorded baseline is the CV MASE of a search without a
+    holdout, optimistic by construction); 0 otherwise, and without a checkpoint (old records)."""
+    if not record.adopted_on_change or checkpoint is None or not math.isfinite(record.cv_mase):
+        return 0
+    if math.isfinite(record.holdout_mase):
+        return 0
+    return max(settings.cooldown_weeks, 1)
+
+
+def performance_baseline(
+    record: ModelRecord, checkpoint: Checkpoint | None, new: NewWeeks | None, settings: DecisionSettings
+) -> float | None:
+    """The MASE later weeks are judged against: the holdout MASE (the CV MASE without a holdout), floored at
+    MIN_BASELINE_MASE; for a model adopted on a change, the MASE of its first `cooldown_weeks` out-of-sample weeks
+    once they exist (its CV MASE until then: nothing is judged during the cool-down anyway)."""
+    weeks = _honest_baseline_weeks(record, checkpoint, settings)
+    if weeks and new is not None and checkpoint is not None and math.isfinite(checkpoint.scale):
+        first = np.abs(new.block_errors[:weeks])
+        first = first[np.isfinite(first)]
+        if first.size >= weeks:
+            return max(float(first.mean()) / checkpoint.scale, MIN_BASELINE_MASE)
+    return _baseline_mase(record)
+
+
+def _judged_block_errors(record: ModelRecord, new: NewWeeks, settings: DecisionSettings) -> np.ndarray:
+    """The block errors performance judges: all new weeks, or those after the honest baseline's weeks."""
+    weeks = _honest_baseline_weeks(record, Checkpoint.from_dict(record.checkpoint), settings)
+    return new.block_errors[weeks:]
+
+
+def _honest_baseline_wait(
+    record: ModelRecord, checkpoint: Checkpoint, new: NewWeeks, settings: DecisionSettings
+) -> str | None:
+    """Why performance is not judged yet after an adoption (too few weeks after the baseline's), or None."""
+    weeks = _honest_baseline_weeks(record, checkpoint, settings)
+    if not weeks:
+        return None
+    judged = int(np.isfinite(new.block_errors[weeks:]).sum())
+    if judged >= settings.min_evidence_weeks:
+        return None
+    baseline = performance_baseline(record, checkpoint, new, settings)
+    return (
+        f"baseline re-estimated on the first {weeks} weeks after the adopted change (MASE {baseline:.3f}, CV MASE "
+        f"{record.cv_mase:.3f}); {judged} of {settings.min_evidence_weeks} weeks after them so far"
+    )
+
+
+def _baseline_scaled(
+    record: ModelRecord, checkpoint: Checkpoint, new: NewWeeks, settings: DecisionSettings
+) -> np.ndarray | None:
+    """The scaled absolute errors behind the performance baseline: the honest baseline's weeks, or the holdout's."""
+    weeks = _honest_baseline_weeks(record, checkpoint, settings)
+    if weeks and new.block_errors.size >= weeks and math.isfinite(checkpoint.scale):
+        return np.abs(new.block_errors[:weeks]) / checkpoint.scale
+    return _holdout_scaled(record)
+
+
 def _result_of(trigger: Trigger, result: Any, cooldown: bool) -> TriggerResult:
     reason = result.reason
     if cooldown and reason.startswith("insufficient new data"):
@@ -327,35 +392,41 @@ _CONSTANT_WINDOW = "constant training window: MASE is undefined, performance can
 
 
 def _data_triggers(record: ModelRecord, series: pd.Series, settings: DecisionSettings) -> list[TriggerResult]:
-    """Drift (see forecasting.drift) and performance: out-of-sample error since training against the holdout MASE
-    (the CV MASE without a holdout), floored at MIN_BASELINE_MASE, tested at PERFORMANCE_ALPHA.
+    """Drift (see forecasting.drift), performance (out-of-sample error since training against the performance
+    baseline, see `performance_baseline`, tested at PERFORMANCE_ALPHA) and the break test
+    (forecasting.sequential) on every new week.
 
     From the record's filter checkpoint and the new weeks only when it has one (about a millisecond), else by
-    re-filtering the whole series. Nothing is filtered before enough weeks arrived.
+    re-filtering the whole series. Drift and performance wait for enough new weeks; the break test judges the
+    weeks since training from the first one on.
     """
     required = required_evidence_weeks(record, settings)
     n_new = evidence_weeks(record, series)
-    baseline = _baseline_mase(record)
     regime = _regime_location(record, series)
+    checkpoint = Checkpoint.from_dict(record.checkpoint) if record.checkpoint else None
+    new = None
+    if checkpoint is not None and n_new > 0:
+        new = track_new_weeks(record.load_model(refilter=False), checkpoint, series, settings.forecast_horizon)
+    baseline = performance_baseline(record, checkpoint, new, settings)
     performance: Any = _NO_BASELINE
     if n_new < required:
         drift = insufficient_drift_data(n_new, required, settings.drift_threshold)
         if baseline is not None:
             performance = insufficient_performance_data(n_new, required, baseline, settings.performance_threshold)
-    elif record.checkpoint:
-        checkpoint = Checkpoint.from_dict(record.checkpoint)
-        new = track_new_weeks(record.load_model(refilter=False), checkpoint, series, settings.forecast_horizon)
+    elif checkpoint is not None and new is not None:
         drift = drift_from_errors(checkpoint.baseline, new.errors, new.values, settings.drift_threshold, regime)
         if baseline is not None and not math.isfinite(checkpoint.scale):
             performance = _CONSTANT_WINDOW
+        elif baseline is not None and (wait := _honest_baseline_wait(record, checkpoint, new, settings)):
+            performance = wait
         elif baseline is not None:
             performance = performance_from_errors(
-                new.block_errors,
+                _judged_block_errors(record, new, settings),
                 checkpoint.scale,
                 baseline,
                 settings.performance_threshold,
                 alpha=PERFORMANCE_ALPHA,
-                baseline_scaled=_holdout_scaled(record),
+                baseline_scaled=_baseline_scaled(record, checkpoint, new, settings),
             )
     else:
         model = record.load_model()
@@ -376,7 +447,34 @@ def _data_triggers(record: ModelRecord, series: pd.Series, settings: DecisionSet
         performance_result = TriggerResult(Trigger.PERFORMANCE, False, performance)
     else:
         performance_result = _result_of(Trigger.PERFORMANCE, performance, cooldown)
-    return [_result_of(Trigger.DRIFT, drift, cooldown), performance_result]
+    return [_result_of(Trigger.DRIFT, drift, cooldown), performance_result, break_trigger(record, series, new)]
+
+
+def break_trigger(record: ModelRecord, series: pd.Series, new: NewWeeks | None = None) -> TriggerResult:
+    """The sequential break test (forecasting.sequential) on the one-step errors of every week after the
+    champion's training data, from the first one on, cool-down or not: a large level or scale change fires it
+    after one or two weeks. `new`: the weeks tracked from the record's checkpoint, if already filtered.
+
+    Not judged for intermittent-demand models (their one-step errors are not near-Gaussian) nor when the training
+    errors were all 0."""
+    n_new = evidence_weeks(record, series)
+    if n_new == 0:
+        return TriggerResult(Trigger.BREAK, False, "no new week after training yet", 0.0, LEVEL_THRESHOLD)
+    if record.model.get("kind") == "intermittent":
+        return TriggerResult(Trigger.BREAK, False, "not judged for an intermittent-demand model")
+    if new is not None and record.checkpoint:
+        errors, baseline = new.errors, Checkpoint.from_dict(record.checkpoint).baseline
+    else:
+        all_errors = np.asarray(record.load_model().one_step_errors(series), dtype=float)
+        try:
+            baseline = ErrorBaseline.from_errors(all_errors[:-n_new], f" up to {record.trained_until.date()}")
+        except ValueError as exc:
+            return TriggerResult(Trigger.BREAK, False, f"not judged: {exc}")
+        errors = all_errors[-n_new:]
+    if baseline.sigma == 0.0:
+        return TriggerResult(Trigger.BREAK, False, "not judged: the training one-step errors were all 0")
+    result: BreakResult = break_from_errors(errors, baseline)
+    return TriggerResult(Trigger.BREAK, result.fired, result.reason, result.statistic, result.threshold)
 
 
 def challenger_evidence_weeks(candidate: ModelRecord, series: pd.Series) -> int:

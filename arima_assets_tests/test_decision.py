@@ -64,7 +64,7 @@ def test_fresh_model_on_stable_data_is_reused(config) -> None:
     series = weekly(200)
     decision = decide(record_for(series, 188), series, config, NOW)
     assert decision.action == "reuse", decision.to_dict()
-    assert {t.trigger for t in decision.triggers} == {Trigger.AGE, Trigger.DRIFT, Trigger.PERFORMANCE}
+    assert {t.trigger for t in decision.triggers} == {Trigger.AGE, Trigger.DRIFT, Trigger.PERFORMANCE, Trigger.BREAK}
     assert all(not t.fired for t in decision.triggers)
 
 
