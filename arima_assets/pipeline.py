@@ -207,13 +207,40 @@ _INSTANCE_INIT_TIMEOUT = 300
 def _open_instance(folder: Path) -> dg.DagsterInstance:
     """The Dagster instance under `folder`. Its sqlite storages are created with migrations on first use, and
     several processes doing that at once corrupt them ("table ... already exists"): creation and a first
-    read of each storage are serialised by a file lock beside them."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with FileLock(folder / ".instance-init.lock", timeout=_INSTANCE_INIT_TIMEOUT):
-        instance = dg.DagsterInstance.local_temp(tempdir=str(folder))
-        instance.get_runs(limit=1)
-        instance.get_dynamic_partitions(ISBN_PARTITIONS_NAME)
-        instance.get_latest_materialization_event(dg.AssetKey("book_sales"))
+    read of each storage are serialised by a file lock beside them.
+
+    Raises:
+        ValueError: the folder or one of its sqlite files cannot be used, naming the path and why.
+    """
+    from filelock import Timeout
+    from sqlalchemy.exc import OperationalError
+
+    lock = folder / ".instance-init.lock"
+    where = f"the Dagster instance folder {str(folder)!r} (under output_dir) cannot be used"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with FileLock(lock, timeout=_INSTANCE_INIT_TIMEOUT):
+            instance = dg.DagsterInstance.local_temp(tempdir=str(folder))
+            instance.get_runs(limit=1)
+            instance.get_dynamic_partitions(ISBN_PARTITIONS_NAME)
+            instance.get_latest_materialization_event(dg.AssetKey("book_sales"))
+    except Timeout as exc:  # an OSError too: said apart from an unusable path
+        raise ValueError(
+            f"{where}: another process has held {str(lock)!r} for {_INSTANCE_INIT_TIMEOUT} s while creating it"
+        ) from exc
+    except OSError as exc:
+        path = str(exc.filename or folder).rstrip("/")
+        why = {
+            FileExistsError: f"{path!r} is a file, not a folder",
+            NotADirectoryError: f"a part of {path!r} is a file, not a folder",
+            PermissionError: f"{path!r} is not writable by this user",
+        }.get(type(exc), f"{path!r}: {exc.strerror or exc}")
+        raise ValueError(f"{where}: {why}") from exc
+    except OperationalError as exc:  # sqlite could not open or create one of its databases
+        raise ValueError(
+            f"{where}: a sqlite database under it cannot be opened ({exc.orig}); a *.db path there is a folder, "
+            "unreadable, or on a full or read-only disk"
+        ) from exc
     return instance
 
 

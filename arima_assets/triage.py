@@ -14,8 +14,8 @@ queries rather than one run per ISBN:
 
 Such an ISBN is decided here, inside its lease, by the lifecycle's reuse path
 (`ChampionLifecycle.reuse_if_kept`); every other ISBN goes to a run, which decides again on the record it reads
-inside its lease. Anything this module cannot vouch for (a stale or unreadable cache, a busy lease, an unreachable
-registry) sends the ISBN to a run, never to a guess.
+inside its lease. Anything this module cannot vouch for (a stale or unreadable cache, a busy or unavailable lease, an
+unreachable registry) sends the ISBN to a run, never to a guess.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from arima_assets.defs.data_assets import frame_version
 from arima_assets.lifecycle import ChampionLifecycle
 from arima_assets.registry import ModelRegistry, RegistryError
 from arima_assets.store import ModelStore, Outcome
+from arima_assets.store_backends import LeaseError
 from arima_assets.training import series_version
 
 __all__ = ["Triage", "ingest_is_current", "open_registry", "triage"]
@@ -78,7 +79,8 @@ def triage(
 
     Args:
         instance: the Dagster instance the call's runs use.
-        store: the local model store (champion cache, pending challengers, outcomes).
+        store: the model store (champion cache, pending challengers, outcomes, leases): `open_model_store`'s, whose
+            leases the runs share when the registry is shared.
         config: the call's settings (decision thresholds, MLflow URI).
         data: the sales files as loaded for this call.
         isbns: the ISBNs in scope.
@@ -119,6 +121,8 @@ def triage(
                 outcome, why = lifecycle.reuse_if_kept(isbn, series, now, pointers.get(isbn), digests.get(isbn))
         except Timeout:
             outcome, why = None, "another run holds the ISBN's lease"
+        except LeaseError as exc:  # the lease service failed (database, bucket): the run reports it
+            outcome, why = None, f"lease unavailable: {exc}"
         if outcome is None:
             work[isbn] = why
         else:

@@ -1,5 +1,6 @@
 """Two output folders sharing one MLflow store (issue 22.5): the ISBN lease follows the registry, so two processes
-asking to train the same ISBN at once fit it once and register one version; the other reuses it."""
+asking to train the same ISBN at once fit it once and register one version; the other reuses it. And an output
+folder whose Dagster instance cannot be created says which path and why (issue 22.4)."""
 
 import json
 import os
@@ -8,8 +9,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from mlflow.tracking import MlflowClient
 
+from arima_assets.config import ArimaConfig
+from arima_assets.pipeline import book_sales_arima_modeling_pipeline
 from arima_assets.registry import ModelRegistry
 
 ISBN = "9780722532935"
@@ -82,3 +86,15 @@ def test_two_output_folders_on_one_registry_fit_an_isbn_once(tmp_path: Path) -> 
     assert sorted(r["status"] for r in results) == ["reused", "trained"], f"one fit, the other reuses it: {results}"
     assert abs(results[0]["started"] - results[1]["started"]) < 1.0, "the two asked at the same time"
     assert _versions(uri) == 1, "one registered version"
+
+
+def test_an_unusable_instance_path_names_the_path_and_why(tmp_path: Path, testing_config: ArimaConfig) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "dagster").write_text("not a folder")
+    with pytest.raises(ValueError, match=r"Dagster instance folder '.*out/dagster' .*'.*out/dagster' is a file, not"):
+        book_sales_arima_modeling_pipeline(out, config=testing_config)
+    (out / "dagster").unlink()
+    (out / "dagster" / "history" / "runs.db").mkdir(parents=True)  # a database path that is a folder
+    with pytest.raises(ValueError, match=r"out/dagster' .*a sqlite database under it cannot be opened \(unable to"):
+        book_sales_arima_modeling_pipeline(out, config=testing_config)
