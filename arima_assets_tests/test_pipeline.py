@@ -147,3 +147,28 @@ def test_mlflow_down_fails_clearly_and_keeps_the_store(tmp_path: Path) -> None:
     back = book_sales_arima_modeling_pipeline(tmp_path / "out", [STABLE], _config(tmp_path, n_trials=2))
     assert back["newly_trained_models"] == 1 and back["failed_models"] == 0
     assert ModelStore(tmp_path / "out" / "models").get_champion(STABLE) is not None
+
+
+def test_batches_are_contiguous_ranges_that_bridge_short_gaps_of_selected_isbns() -> None:
+    from arima_assets.pipeline import batches
+
+    order = [f"k{i:02d}" for i in range(30)]
+    work = [order[i] for i in (0, 1, 2, 5, 6, 20, 21, 29)]
+    # as Dagster's backfills split: every gap starts a run
+    assert batches(work, order, 10) == [order[0:3], order[5:7], order[20:22], [order[29]]]
+    # gaps of at most 3 selected ISBNs are carried along; a range never exceeds the batch size
+    bridged = batches(work, order, 10, max_gap=3, bridgeable=set(order))
+    assert bridged == [[order[i] for i in (0, 1, 2, 5, 6)], [order[20], order[21]], [order[29]]]
+    assert batches(work, order, 4, max_gap=3, bridgeable=set(order)) == [
+        order[0:3],
+        order[5:7],
+        order[20:22],
+        [order[29]],
+    ]
+    # an ISBN outside the selection is never run as a side effect
+    assert batches(work, order, 10, max_gap=3, bridgeable=set(order) - {order[4]}) == [
+        order[0:3],
+        order[5:7],
+        order[20:22],
+        [order[29]],
+    ]

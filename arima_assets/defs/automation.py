@@ -1,8 +1,9 @@
 """Automation conditions, composed once and named: what makes each asset partition stale.
 
 - weekly_sales[isbn]: missing, or the sales files were re-ingested (every ISBN: one contiguous request).
-- arima_model[isbn]: missing, its series changed (the `series_version` digest on its weekly_sales partition
-  differs from the one its model step decided on), too old or forced or a calendar trigger due, or its last step
+- arima_model[isbn]: missing, its series requested in the same tick (a new file: decided inside the batch), its
+  series changed (the `series_version` digest on its weekly_sales partition differs from the one its model step
+  decided on, e.g. a series materialized by hand), too old or forced or a calendar trigger due, or its last step
   failed and the retry backoff has passed; never while running, right after being requested, or again after a
   failed run until new data arrives. The model step decides each ISBN itself (reuse, promote, or train).
 - sales_forecast[isbn]: missing, or its model step ran (re-filter, no refit).
@@ -278,9 +279,17 @@ def partition_refresh_condition(parent: str) -> dg.AutomationCondition:
 
 
 def model_condition(config: ArimaConfig, forced_since: datetime | None = None) -> dg.AutomationCondition:
-    """For arima_model: missing | series changed | too old, forced or a failed step to retry, when ready and not
-    after a failed run; a model still missing after a failed run is retried every 10 minutes."""
-    triggers = _missing_once() | SeriesChangedCondition() | ModelClockCondition(config, forced_since)
+    """For arima_model: missing | its series requested this tick | series changed | too old, forced or a failed
+    step to retry, when ready and not after a failed run; a model still missing after a failed run is retried
+    every 10 minutes.
+
+    A model is requested with its series (a new file): one run carries each range's series, models and forecasts,
+    and the model step decides inside the batch, per ISBN, whether the new weeks call for a fit (a title whose series
+    did not change is reused at the cost of a decision). A weekly file is then N / batch_size runs, not a run set
+    for the series and another, cut into as many pieces as there are unchanged titles, for the models."""
+    series = dg.AssetSelection.assets("weekly_sales")
+    with_series = AC.any_deps_match(AC.will_be_requested()).allow(series).with_label("series requested this tick")
+    triggers = _missing_once() | with_series | SeriesChangedCondition() | ModelClockCondition(config, forced_since)
     stale = (triggers & ~_failed_awaiting_data()) | _missing_after_failure()
     return (stale & _ready() & ~AC.newly_requested()).with_label("model stale")
 

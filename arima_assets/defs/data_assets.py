@@ -1,12 +1,15 @@
 """Ingest: the sales files, and one weekly series per ISBN partition."""
 
 import hashlib
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import dagster as dg
 import pandas as pd
 
 from arima_assets.config import ArimaConfig
 from arima_assets.data.nielsen import SalesData, load_sales
+from arima_assets.defs._dagster_internals import partition_metadata_writer
 from arima_assets.defs.automation import SERIES_VERSION_METADATA_KEY, batch_policy, partition_refresh_condition
 from arima_assets.defs.partitions import ISBN_PARTITIONS_NAME, isbn_partitions
 from arima_assets.training import series_version
@@ -128,21 +131,23 @@ def build_weekly_sales(config: ArimaConfig) -> dg.AssetsDefinition:
         partition's metadata holds the title and a hash of its series (`series_version`): re-ingesting unchanged
         data is not new data for the model."""
         keys = list(context.partition_keys)
-        outputs = _weekly_frames(context, arima_config, book_sales, keys)
+        add_metadata = partition_metadata_writer(context)
+        outputs = _weekly_frames(add_metadata, arima_config, book_sales, keys)
         for isbn in (key for key in keys if key not in outputs):  # an empty series: its model step reports it
             context.log.warning(f"ISBN {isbn} is not in the ingested sales files: its series is empty")
             empty = pd.Series([], index=pd.DatetimeIndex([], freq="W-SAT", name="week_end"), dtype=float)
             outputs[isbn] = frame_from_series(empty)
-            context.add_asset_metadata(
-                {"title": "", SERIES_VERSION_METADATA_KEY: series_version(empty), "weeks": 0}, partition_key=isbn
-            )
+            add_metadata(isbn, {"title": "", SERIES_VERSION_METADATA_KEY: series_version(empty), "weeks": 0})
         return dg.Output(output_by_partition(keys, outputs))
 
     return weekly_sales
 
 
 def _weekly_frames(
-    context: dg.AssetExecutionContext, config: ArimaConfig, book_sales: pd.DataFrame, keys: list[str]
+    add_metadata: Callable[[str, Mapping[str, Any]], None],
+    config: ArimaConfig,
+    book_sales: pd.DataFrame,
+    keys: list[str],
 ) -> dict[str, pd.DataFrame]:
     """Each ISBN's weekly series as a frame (one pass over the table), its metadata added to its partition."""
     week_by_source = book_sales.groupby("source")["week_end"].max()
@@ -154,7 +159,8 @@ def _weekly_frames(
         # files the ISBN appears in (a later file for other titles does not pad it)
         series = data.weekly_series(isbn, end=pd.Timestamp(week_by_source.loc[rows["source"].unique()].max()))
         outputs[isbn] = frame_from_series(series)
-        context.add_asset_metadata(
+        add_metadata(
+            isbn,
             {
                 "title": titles[isbn],
                 "author": str(rows["author"].iloc[-1]) if "author" in rows else "",
@@ -166,6 +172,5 @@ def _weekly_frames(
                 "last_13_weeks_units": float(series.iloc[-13:].sum()),
                 "zero_weeks_share": float((series == 0).mean()),
             },
-            partition_key=isbn,
         )
     return outputs

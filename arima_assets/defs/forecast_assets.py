@@ -9,6 +9,7 @@ import pandas as pd
 
 from arima_assets.config import ArimaConfig
 from arima_assets.decision import ModelRecord, StepStatus
+from arima_assets.defs._dagster_internals import partition_metadata_writer
 from arima_assets.defs.automation import batch_policy, forecast_condition
 from arima_assets.defs.data_assets import output_by_partition, series_by_partition, titles_of
 from arima_assets.defs.partitions import isbn_partitions
@@ -86,6 +87,7 @@ def build_forecast_asset(config: ArimaConfig) -> dg.AssetsDefinition:
         store = model_store.get_store()
         series = series_by_partition(keys, weekly_sales)
         titles = titles_of(context.instance, keys)
+        add_metadata = partition_metadata_writer(context)
         lifecycle: ChampionLifecycle | None = None
         outputs: dict[str, pd.DataFrame] = {}
         failed: list[str] = []
@@ -111,7 +113,7 @@ def build_forecast_asset(config: ArimaConfig) -> dg.AssetsDefinition:
                 forecast = pd.DataFrame(columns=_COLUMNS, index=pd.DatetimeIndex([], name="week_end"), dtype=float)
                 metadata = {"status": "failed", "error": error}
             outputs[isbn] = forecast
-            context.add_asset_metadata(metadata, partition_key=isbn)
+            add_metadata(isbn, metadata)
         if failed:
             context.log.warning(f"{len(failed)} of {len(keys)} forecasts failed: {failed[:20]}")
         return dg.Output(output_by_partition(keys, outputs))

@@ -9,6 +9,7 @@ from dagster_mlflow.resources import MlFlow
 
 from arima_assets.config import ArimaConfig
 from arima_assets.decision import ModelRecord, StepStatus
+from arima_assets.defs._dagster_internals import partition_metadata_writer
 from arima_assets.defs.automation import (
     AGE_CLOCK_METADATA_KEY,
     FAILURES_METADATA_KEY,
@@ -137,15 +138,15 @@ def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
         series = series_by_partition(context.partition_keys, weekly_sales)
         selected = {key.name for key in context.selected_asset_check_keys}
         titles = titles_of(context.instance, list(series))
+        add_metadata = partition_metadata_writer(context)
         done = 0
 
         def report(result: IsbnResult) -> None:
             nonlocal done
             done += 1
             failures = _previous_failures(context, result.isbn) if result.failed else 0
-            context.add_asset_metadata(
-                _partition_metadata(result, series[result.isbn], failures, titles.get(result.isbn, "")),
-                partition_key=result.isbn,
+            add_metadata(
+                result.isbn, _partition_metadata(result, series[result.isbn], failures, titles.get(result.isbn, ""))
             )
             if result.failed:
                 context.log.error(f"ISBN {result.isbn}: model step failed: {result.outcome.error}")

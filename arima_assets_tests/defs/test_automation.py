@@ -49,28 +49,37 @@ def test_settled_world_requests_nothing(world) -> None:
     assert world.tick(timedelta(days=1)) == {}
 
 
-def test_reingesting_unchanged_data_requests_no_model(world) -> None:
+def test_reingesting_unchanged_data_reuses_every_model_in_one_run_without_a_fit(world) -> None:
+    versions = {isbn: world.model_metadata(isbn)["mlflow_model_version"] for isbn in SMALL_ISBNS}
     world.ingest()
     refreshed = world.tick()
-    assert refreshed == {"weekly_sales": set(SMALL_ISBNS)}, "the series are recomputed from the new ingest"
+    everything = set(SMALL_ISBNS)
+    assert refreshed == {"weekly_sales": everything, "arima_model": everything, "sales_forecast": everything}, (
+        "a new ingest requests each series with its model and forecast: one contiguous request"
+    )
+    runs_before = world.instance.get_runs_count()
     world.execute(refreshed)
-    after = world.tick()
-    assert after == {}, f"unchanged series keep their digest: nothing downstream runs ({after})"
+    assert world.instance.get_runs_count() - runs_before == 1, "series, models and forecasts in one run"
+    for isbn in SMALL_ISBNS:
+        metadata = world.model_metadata(isbn)
+        assert metadata["status"] == "reused" and metadata["mlflow_model_version"] == versions[isbn], metadata
+    rest = world.settle()
+    assert all("arima_model" not in tick for tick in rest), f"unchanged series: nothing more to decide ({rest})"
 
 
 def test_drifted_new_data_for_one_isbn_retrains_only_that_isbn(world) -> None:
     update = append_weeks(small_sales_frame(), DRIFTED, n_weeks=26, level_factor=3.0, seed=1, continue_others=False)
     write_sales(update.iloc[len(small_sales_frame()) :], world.folder / "sales" / "update.csv")
     world.ingest()
-    world.execute(world.tick())  # weekly_sales for both; only DRIFTED's series changes
     changed = world.tick()
-    assert changed == {"arima_model": {DRIFTED}, "sales_forecast": {DRIFTED}}, changed
+    assert changed["arima_model"] == set(SMALL_ISBNS), "each model is decided in the run of its new series"
     world.execute(changed)
     metadata = world.model_metadata(DRIFTED)
     assert metadata["status"] == "trained" and "drift" in metadata["triggers_fired"], metadata
     assert metadata["drift_observed"] > metadata["drift_threshold"], "the verdict shows observed beside threshold"
+    assert world.model_metadata(STABLE)["status"] == "reused", "the ISBN whose series did not change is reused"
     assert world.check_results("model_drift", DRIFTED)[-1] == "FAILED", "the drift verdict that drove the retrain"
-    assert world.check_results("model_drift", STABLE) == ["SUCCEEDED"], "the stable ISBN was not judged again"
+    assert world.check_results("model_drift", STABLE)[-1] == "SUCCEEDED"
     rest = world.settle()
     assert all("arima_model" not in tick for tick in rest), f"no loop after the retrain: {rest}"
 
@@ -81,7 +90,7 @@ def test_failing_isbn_does_not_fail_the_others_and_is_retried_with_backoff(world
     world.ingest()
     attempt = world.tick()
     assert attempt["weekly_sales"] == {*SMALL_ISBNS, SHORT}, "re-ingest refreshes every series"
-    assert attempt["arima_model"] == {SHORT}, "only the new ISBN needs a model"
+    assert attempt["arima_model"] == {*SMALL_ISBNS, SHORT}, "every model is decided with its new series"
     world.execute(attempt)
     failed = world.model_metadata(SHORT)
     assert failed["status"] == "failed" and failed["consecutive_failures"] == 1, failed
