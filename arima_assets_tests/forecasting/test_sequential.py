@@ -70,11 +70,12 @@ def test_stable_arima_series_stay_quiet_at_the_calibrated_rate() -> None:
 
 
 def test_one_outlier_does_not_fire_two_weeks_in_a_row_do() -> None:
-    assert not break_from_errors(np.array([0.3, -0.5, 7.0]), UNIT).fired
-    assert not break_from_errors(np.array([0.3, 3.5, -3.8]), UNIT).fired  # large but opposite signs
-    assert break_from_errors(np.array([0.3, -5.5, -5.5]), UNIT).component == "level down"
-    assert break_from_errors(np.array([0.3, -5.5, -5.5]), UNIT).fired
-    scale = break_from_errors(np.array([4.5, -4.5, 4.5, -4.5]), UNIT)
+    assert not break_from_errors(np.array([0.3, -0.5, 5.4]), UNIT).fired
+    assert not break_from_errors(np.array([0.3, 3.4, -3.4]), UNIT).fired  # large but opposite signs
+    assert not break_from_errors(np.array([0.3, -3.4, -3.4]), UNIT).fired
+    down = break_from_errors(np.array([0.3, -3.6, -3.6]), UNIT)
+    assert down.fired and down.component == "level down"
+    scale = break_from_errors(np.array([0.2, 3.7, -3.7]), UNIT)
     assert scale.fired and scale.component == "scale up" and scale.threshold == SCALE_THRESHOLD
 
 
@@ -88,7 +89,7 @@ def test_standardization_uses_long_run_sd_and_rejects_nan() -> None:
 
 def test_cusum_paths_follow_the_recursion() -> None:
     paths = cusum_statistics(np.array([3.0, 3.0, -1.0]))
-    np.testing.assert_allclose(paths["level up"], [1.0, 2.0, 0.0])
+    np.testing.assert_allclose(paths["level up"], [1.5, 3.0, 0.5])
     np.testing.assert_allclose(paths["level down"], [0.0, 0.0, 0.0])
 
 
@@ -97,4 +98,4 @@ def test_thresholds_are_the_calibrated_quantiles() -> None:
     assert level == pytest.approx(LEVEL_THRESHOLD, rel=0.1)
     assert scale == pytest.approx(SCALE_THRESHOLD, rel=0.1)
     with pytest.raises(ValueError, match="alpha"):
-        calibrate_thresholds(alpha=0.7)
+        calibrate_thresholds(level_alpha=0.7)
