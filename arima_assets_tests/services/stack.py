@@ -24,7 +24,6 @@ from typing import Any
 import psycopg2
 import requests
 
-from arima_assets.defs.deployment import CELERY_CONFIG_FILE
 from arima_assets.registry.tracking import scoped_env
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -126,37 +125,34 @@ class ProductionStack:
         self.init_report = json.loads(init.stdout)
 
     # --- processes --------------------------------------------------------------------------------------
-    def _start(self, name: str, args: list[str]) -> subprocess.Popen:
+    def process_env(self, changes: dict[str, str | None] | None = None) -> dict[str, str]:
+        """`env` with `changes` applied (a None value unsets the variable)."""
+        env = self.env
+        for name, value in (changes or {}).items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+        return env
+
+    def _start(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         log = (self.logs / f"{name}.log").open("ab")
         process = subprocess.Popen(
-            args, env=self.env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            args, env=env or self.env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         self.processes[name] = process
         return process
 
-    def start_worker(self, name: str) -> subprocess.Popen:
-        """One Celery worker with one slot, as the quick start starts it."""
-        return self._start(
-            name,
-            [
-                str(BIN / "dagster-celery"),
-                "worker",
-                "start",
-                "-A",
-                "dagster_celery.app",
-                "-y",
-                str(CELERY_CONFIG_FILE),
-                "-q",
-                self.queue,
-                "-n",
-                f"{name}-{self.tag}",
-                "--",
-                "--concurrency=1",
-            ],
-        )
+    def start_worker(self, name: str, env: dict[str, str | None] | None = None) -> subprocess.Popen:
+        """One Celery worker with one slot, as the quick start starts it (`env`: changes to its environment)."""
+        args = [str(BIN / "celery"), "-A", "arima_assets.deploy.celery_app", "worker", "-Q", self.queue]
+        args += ["-n", f"{name}-{self.tag}@%h", "--concurrency=1", "--loglevel", "INFO"]
+        return self._start(name, args, self.process_env(env))
 
-    def start_daemon(self) -> subprocess.Popen:
-        return self._start("daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(REPO_ROOT / "workspace.yaml")])
+    def start_daemon(self, env: dict[str, str | None] | None = None) -> subprocess.Popen:
+        """The daemon (`env`: changes to its environment)."""
+        args = [str(BIN / "dagster-daemon"), "run", "-w", str(REPO_ROOT / "workspace.yaml")]
+        return self._start("daemon", args, self.process_env(env))
 
     def start_webserver(self, port: int) -> subprocess.Popen:
         self.port = port
