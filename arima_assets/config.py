@@ -80,6 +80,7 @@ class ArimaConfig(BaseModel):
     sales_path: str = ""
     state_dir: str = ""
     mlflow_tracking_uri: str = ""
+    mlflow_ui_url: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """All settings as a plain dict, secrets included (to rebuild a configuration; never persist it)."""
@@ -185,6 +186,12 @@ _RULES: dict[str, _Rule] = {
     "sales_path": _Rule(str, "a path to a csv/xlsx file or a folder", lambda v: True),
     "state_dir": _Rule(str, "a folder path", lambda v: True),
     "mlflow_tracking_uri": _Rule(str, "an MLflow tracking URI", lambda v: True),
+    "mlflow_ui_url": _Rule(
+        str,
+        "the http(s) URL of the MLflow UI the Dagster metadata links to, or empty (an http(s) tracking server "
+        "itself, else `mlflow ui`'s http://127.0.0.1:5000)",
+        lambda v: v == "" or v.startswith(("http://", "https://")),
+    ),
 }
 
 #: Environment variable for each field.

@@ -17,7 +17,8 @@ from arima_assets.defs.resources import ModelStoreResource
 from arima_assets.defs.tracking import EXPERIMENT_NAME, end_mlflow_on_run_finished
 from arima_assets.lifecycle import ChampionLifecycle, cached_champion
 from arima_assets.plots import forecast_markdown
-from arima_assets.registry import ModelRegistry
+from arima_assets.registry import ModelRegistry, model_name
+from arima_assets.registry.links import model_version_url, ui_base_url
 from arima_assets.store import ModelStore
 
 __all__ = ["build_forecast_asset", "forecast_table"]
@@ -33,17 +34,26 @@ def forecast_table(champion: ModelRecord, series: pd.Series, horizon: int) -> pd
 
 
 def _metadata(
-    isbn: str, title: str, champion: ModelRecord, series: pd.Series, forecast: pd.DataFrame, seconds: float
+    isbn: str,
+    title: str,
+    champion: ModelRecord,
+    series: pd.Series,
+    forecast: pd.DataFrame,
+    seconds: float,
+    mlflow_ui: str,
 ) -> dict:
     table = forecast.round(1)
     table.index = table.index.strftime("%Y-%m-%d")
     heading = f"{title} — ISBN {isbn}" if title else f"ISBN {isbn}"
+    version = champion.mlflow.get("version", "")
+    links = {"mlflow_model": dg.MetadataValue.url(model_version_url(mlflow_ui, model_name(isbn), version))}
     return {
         "title": title,
         "status": "forecast",
         "spec": champion.spec_label,
         "model_trained_at": champion.trained_at.isoformat(),
-        "mlflow_model_version": champion.mlflow.get("version", ""),
+        "mlflow_model_version": version,
+        **(links if version else {}),
         "first_week": str(forecast.index[0].date()),
         "horizon_weeks": len(forecast),
         "total_forecast_units": round(float(forecast["mean"].sum()), 1),  # as the table
@@ -88,6 +98,7 @@ def build_forecast_asset(config: ArimaConfig) -> dg.AssetsDefinition:
         series = series_by_partition(keys, weekly_sales)
         titles = titles_of(context.instance, keys)
         add_metadata = partition_metadata_writer(context)
+        mlflow_ui = ui_base_url(arima_config.mlflow_tracking_uri, arima_config.mlflow_ui_url)
         lifecycle: ChampionLifecycle | None = None
         outputs: dict[str, pd.DataFrame] = {}
         failed: list[str] = []
@@ -104,7 +115,7 @@ def build_forecast_asset(config: ArimaConfig) -> dg.AssetsDefinition:
                     raise ValueError(f"ISBN {isbn} has no champion model yet: its model step must succeed first")
                 forecast = forecast_table(champion, series[isbn], arima_config.forecast_horizon)
                 seconds = time.perf_counter() - started
-                metadata = _metadata(isbn, titles.get(isbn, ""), champion, series[isbn], forecast, seconds)
+                metadata = _metadata(isbn, titles.get(isbn, ""), champion, series[isbn], forecast, seconds, mlflow_ui)
             except Exception as exc:  # one ISBN's failure does not stop the others
                 error = f"{type(exc).__name__}: {exc}"
                 context.log.error(f"ISBN {isbn}: forecast failed: {error}")

@@ -25,7 +25,8 @@ from arima_assets.defs.partitions import isbn_partitions
 from arima_assets.defs.resources import ModelStoreResource
 from arima_assets.defs.tracking import EXPERIMENT_NAME, end_mlflow_on_run_finished
 from arima_assets.lifecycle import ChampionLifecycle, IsbnResult
-from arima_assets.registry import ModelRegistry
+from arima_assets.registry import ModelRegistry, model_name
+from arima_assets.registry.links import MLFLOW_UI_DEFAULT, model_version_url, run_url, ui_base_url
 from arima_assets.training import ModelStepResult, record_digest, series_version
 
 __all__ = ["build_model_asset", "model_metadata"]
@@ -35,8 +36,9 @@ def _readable(value: float) -> float:
     return round(float(value), 3)
 
 
-def model_metadata(step: ModelStepResult) -> dict[str, object]:
-    """Materialization metadata: the champion's spec and errors, the decision and its reasons, the cost.
+def model_metadata(step: ModelStepResult, mlflow_ui: str = MLFLOW_UI_DEFAULT) -> dict[str, object]:
+    """Materialization metadata: the champion's spec and errors, the decision and its reasons, the cost, and
+    links to its MLflow run and model version in the UI at `mlflow_ui`.
 
     Errors and seconds are rounded to 3 decimals for reading (NaN stays a float NaN); `decision_detail` keeps
     the decision at full precision.
@@ -70,9 +72,13 @@ def model_metadata(step: ModelStepResult) -> dict[str, object]:
     links = champion.mlflow
     if links.get("run_id"):
         metadata["mlflow_run_id"] = links["run_id"]
+        metadata["mlflow_run"] = dg.MetadataValue.url(run_url(mlflow_ui, links["run_id"]))
         metadata["mlflow_parent_run_id"] = links.get("parent_run_id", "")
     if links.get("version"):
         metadata["mlflow_model_version"] = dg.MetadataValue.text(f"arima-{champion.isbn} v{links['version']}")
+        metadata["mlflow_model"] = dg.MetadataValue.url(
+            model_version_url(mlflow_ui, model_name(champion.isbn), links["version"])
+        )
     if links.get("rejected_version"):
         metadata["mlflow_rejected_version"] = links["rejected_version"]
     metadata["pending_challenger"] = step.candidate.spec_label if step.candidate else "none"
@@ -83,10 +89,12 @@ def model_metadata(step: ModelStepResult) -> dict[str, object]:
     return metadata
 
 
-def _partition_metadata(result: IsbnResult, series: pd.Series, previous_failures: int, title: str) -> dict[str, object]:
+def _partition_metadata(
+    result: IsbnResult, series: pd.Series, previous_failures: int, title: str, mlflow_ui: str
+) -> dict[str, object]:
     """One ISBN's metadata in a batch: the step's, or the failure with its error (the champion is unchanged)."""
     if result.step is not None:
-        metadata = model_metadata(result.step)
+        metadata = model_metadata(result.step, mlflow_ui)
         metadata[FAILURES_METADATA_KEY] = 0
     else:
         metadata = {
@@ -139,15 +147,15 @@ def build_model_asset(config: ArimaConfig) -> dg.AssetsDefinition:
         selected = {key.name for key in context.selected_asset_check_keys}
         titles = titles_of(context.instance, list(series))
         add_metadata = partition_metadata_writer(context)
+        mlflow_ui = ui_base_url(arima_config.mlflow_tracking_uri, arima_config.mlflow_ui_url)
         done = 0
 
         def report(result: IsbnResult) -> None:
             nonlocal done
             done += 1
             failures = _previous_failures(context, result.isbn) if result.failed else 0
-            add_metadata(
-                result.isbn, _partition_metadata(result, series[result.isbn], failures, titles.get(result.isbn, ""))
-            )
+            title = titles.get(result.isbn, "")
+            add_metadata(result.isbn, _partition_metadata(result, series[result.isbn], failures, title, mlflow_ui))
             if result.failed:
                 context.log.error(f"ISBN {result.isbn}: model step failed: {result.outcome.error}")
             if done % 25 == 0 or done == len(series):

@@ -42,6 +42,9 @@ def test_new_isbns_are_requested_once_and_trained_in_one_run(world) -> None:
             assert world.check_results(check, isbn) == ["SUCCEEDED"], (check, isbn)
         metadata = world.model_metadata(isbn)
         assert metadata["status"] == "trained" and metadata["decision"] == "train"
+        # links into the MLflow UI (`mlflow ui`'s default address for a sqlite store)
+        assert metadata["mlflow_model"] == f"http://127.0.0.1:5000/#/models/arima-{isbn}/versions/1", metadata
+        assert metadata["mlflow_run"] == f"http://127.0.0.1:5000/#/runs/{metadata['mlflow_run_id']}"
 
 
 def test_settled_world_requests_nothing(world) -> None:
