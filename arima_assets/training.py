@@ -144,6 +144,7 @@ def _challenger_record(
         checkpoint=_checkpoint(result.model, series),
         regime_start=change_start or (champion.regime_start if champion else None),
         adopted_on_change=change_start is not None,
+        demand_class=result.demand_class.to_dict() if result.demand_class else {},
     )
 
 

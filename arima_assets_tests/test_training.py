@@ -2,11 +2,12 @@
 
 from datetime import UTC, datetime
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from arima_assets.config import get_arima_config
-from arima_assets.decision import Trigger, decide
+from arima_assets.decision import ModelRecord, Trigger, decide
 from arima_assets.forecasting import ModelSpec
 from arima_assets.training import _confirm_champion, run_model_step, series_version
 from arima_assets_tests.test_decision import NOW, record_for, weekly
@@ -139,3 +140,15 @@ def test_an_unchanged_series_is_not_retrained(replay_config) -> None:
     assert [s.status for s in steps] == ["reused"] * 50
     last = steps[-1].decision
     assert last.get(Trigger.DRIFT).observed is not None and last.get(Trigger.PERFORMANCE).observed is not None
+
+
+def test_a_trained_record_keeps_the_demand_class_of_its_training_data(config) -> None:
+    smooth = run_model_step("9780722532935", weekly(200), None, config, NOW).champion
+    assert smooth.demand_class["label"] == "smooth" and smooth.demand_class["zero_share"] == 0.0
+    rng = np.random.default_rng(3)
+    index = pd.date_range("2020-01-04", periods=160, freq="W-SAT")
+    sparse = pd.Series(rng.poisson(0.3, 160).astype(float), index=index)  # a long-tail title: most weeks zero
+    record = run_model_step("9780722532935", sparse, None, config, NOW).champion
+    assert record.demand_class["label"] in ("intermittent", "lumpy"), record.demand_class
+    assert record.demand_class["zero_share"] > 0.5
+    assert ModelRecord.from_dict(record.to_dict()).demand_class == record.demand_class

@@ -61,6 +61,7 @@ def model_metadata(step: ModelStepResult, mlflow_ui: str = MLFLOW_UI_DEFAULT) ->
         "fit_seconds": _readable(step.fit_seconds),
         "fit_seconds_saved": _readable(step.fit_seconds_saved),
         "used_fallback": champion.used_fallback,
+        "demand_class": str(champion.demand_class.get("label", "")),  # Syntetos-Boylan class of its training data
         "record_digest": record_digest(champion),
         "decision_detail": dg.MetadataValue.json(decision.to_dict()),
     }
