@@ -12,14 +12,22 @@ model and a forecast, runs and failed runs, fits per ISBN (duplicates), the sum 
 (``fit_seconds`` in the model metadata) and the ideal wall time (that sum / 2 slots), peak resident memory of
 all the deployment's processes.
 
+``weekly``: the weekly cycle (issue 18). N ISBNs are trained from nothing on the profile (a cheap search:
+``WEEKLY_SEARCH``), then a file with one new week for every title lands in the sales folder, about 3 % of the
+titles changed (that week's sales x0.4 or x2.5). Measured from the file landing to every ISBN's forecast refreshed
+and nothing queued or running: wall seconds, runs launched, fits and their seconds, forecast refresh seconds, and
+the ideal ((fit seconds + refresh seconds) / 2 slots).
+
 ``idle-tick``: the automation benchmark (benchmarks/automation_scale.py) on a Postgres instance.
 
-Run: ``python -m benchmarks.scale cold-start --profile celery --isbns 200`` (results in benchmarks/out/).
+Run: ``python -m benchmarks.scale cold-start --profile celery --isbns 200`` or
+``python -m benchmarks.scale weekly --profile dev --isbns 2000`` (results in benchmarks/out/).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -31,6 +39,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +56,10 @@ SLOTS = 2
 
 #: The development preset's search on both profiles (same work per fit).
 SEARCH = {"ARIMA_N_TRIALS": "12", "ARIMA_PATIENCE": "5", "ARIMA_TIME_BUDGET_SECONDS": "20"}
+#: The weekly cycle's search: thousands of ISBNs must be trained before the week under test lands.
+WEEKLY_SEARCH = {"ARIMA_N_TRIALS": "3", "ARIMA_PATIENCE": "2", "ARIMA_TIME_BUDGET_SECONDS": "5"}
+#: Share of the titles whose new week is changed in the weekly cycle.
+CHANGED_SHARE = 0.03
 
 
 def synthetic_sales(n_isbns: int) -> pd.DataFrame:
@@ -72,6 +85,85 @@ def _write_sales(root: Path, n_isbns: int) -> Path:
     sales.parent.mkdir()
     sales.write_text(sample_csv_text(synthetic_sales(n_isbns)))
     return sales
+
+
+def _write_weekly_sales(root: Path, n_isbns: int, seed: int = 7) -> tuple[Path, pd.DataFrame, list[str]]:
+    """All but the last week of `n_isbns` titles in `root`/sales/export.csv; returns the folder, the last week's
+    rows (about `CHANGED_SHARE` of the titles' volume x0.4 or x2.5) and the changed ISBNs."""
+    import numpy as np
+
+    everything = synthetic_sales(n_isbns)
+    last = everything["End Date"].max()
+    folder = root / "sales"
+    folder.mkdir()
+    (folder / "export.csv").write_text(sample_csv_text(everything[everything["End Date"] < last]))
+    week = everything[everything["End Date"] == last].copy()
+    rng = np.random.default_rng(seed)
+    isbns = sorted(week["ISBN"].astype(str).unique())
+    changed = sorted(rng.choice(isbns, size=max(1, round(CHANGED_SHARE * n_isbns)), replace=False))
+    factors = {isbn: float(rng.choice([0.4, 2.5])) for isbn in changed}
+    hit = week["ISBN"].astype(str).isin(factors)
+    week.loc[hit, "Volume"] = (week.loc[hit, "Volume"] * week.loc[hit, "ISBN"].astype(str).map(factors)).round()
+    return folder, week, changed
+
+
+def _after(instance: Any, key: str, since: float) -> list[Any]:
+    """Materialization records of asset `key` stored after unix time `since`."""
+    import dagster as dg
+
+    from arima_assets.defs._dagster_internals import AssetRecordsFilter
+
+    records, cursor = [], None
+    while True:
+        page = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=dg.AssetKey(key), after_timestamp=since), limit=10_000, cursor=cursor
+        )
+        records.extend(page.records)
+        if not page.has_more:
+            return records
+        cursor = page.cursor
+
+
+def _weekly_phase(instance_factory: Any, folder: Path, week: pd.DataFrame, n_isbns: int, timeout: float) -> dict:
+    """Drop the new week's file and wait until every ISBN's forecast is refreshed and nothing runs."""
+    with instance_factory() as instance:
+        runs_before = instance.get_runs_count()
+    landed = time.time()
+    (folder / "week.csv").write_text(sample_csv_text(week))
+    started = time.monotonic()
+    deadline = started + timeout
+    refreshed, busy = 0, 1
+    while time.monotonic() < deadline:
+        with instance_factory() as instance:
+            refreshed = len({r.asset_materialization.partition for r in _after(instance, "sales_forecast", landed)})
+            busy = _progress(instance, n_isbns)["busy"]
+        print(f"  {time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.1f} refreshed {refreshed} busy {busy}")
+        if refreshed >= n_isbns and busy == 0:
+            break
+        time.sleep(5)
+    wall = time.monotonic() - started
+    with instance_factory() as instance:
+        runs = instance.get_runs_count() - runs_before
+        models = _after(instance, "arima_model", landed)
+        forecasts = _after(instance, "sales_forecast", landed)
+    statuses = Counter(str(r.asset_materialization.metadata["status"].value) for r in models)
+    fit_seconds = sum(float(r.asset_materialization.metadata.get("fit_seconds", _Zero()).value) for r in models)
+    refresh = sum(float(r.asset_materialization.metadata.get("refresh_seconds", _Zero()).value) for r in forecasts)
+    return {
+        "finished": refreshed >= n_isbns and busy == 0,
+        "wall_seconds": wall,
+        "forecasts_refreshed": refreshed,
+        "runs_launched": runs,
+        "model_statuses": dict(statuses),
+        "fits": sum(statuses.get(s, 0) for s in ("trained", "kept", "replaced")),
+        "fit_seconds": fit_seconds,
+        "refresh_seconds": refresh,
+        "ideal_seconds": (fit_seconds + refresh) / SLOTS,
+    }
+
+
+class _Zero:
+    value = 0.0
 
 
 class MemorySampler:
@@ -205,55 +297,54 @@ def _summary(profile: str, n_isbns: int, ready: float, done: dict, facts: dict, 
     }
 
 
-def cold_start_dev(n_isbns: int, timeout: float) -> dict[str, Any]:
-    """`dagster dev` as README command 1 starts it, on N synthetic ISBNs."""
-    import contextlib
-
+@contextlib.contextmanager
+def _dagster_dev(root: Path, sales_path: Path, settings: dict[str, str], port: int) -> Iterator[tuple[Any, Any]]:
+    """`dagster dev` as README command 1 starts it, its instance under `root`; yields the process and a factory of
+    instances on its storage. The process group is killed on exit."""
     import dagster as dg
 
+    home = root / "dagster"
+    home.mkdir()
+    shutil.copy(REPO_ROOT / "arima_assets" / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARIMA_") and k != "MLFLOW_TRACKING_URI"}
+    env.update(
+        DAGSTER_HOME=str(home),
+        DEPLOYMENT_ENV="development",
+        ARIMA_STATE_DIR=str(root / "state"),
+        ARIMA_SALES_PATH=str(sales_path),
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        **settings,
+    )
+    log = (root / "dagster-dev.log").open("wb")
+    args = [str(BIN / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
+    process = subprocess.Popen(
+        args, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+    @contextlib.contextmanager
+    def instance_factory() -> Iterator[Any]:
+        with scoped_env({"DAGSTER_HOME": str(home)}), dg.DagsterInstance.get() as instance:
+            yield instance
+
+    try:
+        yield process, instance_factory
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
+
+
+def cold_start_dev(n_isbns: int, timeout: float) -> dict[str, Any]:
+    """`dagster dev` as README command 1 starts it, on N synthetic ISBNs."""
     with tempfile.TemporaryDirectory(prefix="arima-scale-dev-") as tmp:
         root = Path(tmp)
-        sales = _write_sales(root, n_isbns)
-        home = root / "dagster"
-        home.mkdir()
-        shutil.copy(REPO_ROOT / "arima_assets" / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ARIMA_") and k != "MLFLOW_TRACKING_URI"}
-        env.update(
-            DAGSTER_HOME=str(home),
-            DEPLOYMENT_ENV="development",
-            ARIMA_STATE_DIR=str(root / "state"),
-            ARIMA_SALES_PATH=str(sales),
-            PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-            **SEARCH,
-        )
-        port = 3950
         started = time.monotonic()
-        log = (root / "dagster-dev.log").open("wb")
-        args = [str(BIN / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1"]
-        process = subprocess.Popen(
-            [*args, "-p", str(port)],
-            env=env,
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-        @contextlib.contextmanager
-        def instance_factory():
-            with scoped_env({"DAGSTER_HOME": str(home)}), dg.DagsterInstance.get() as instance:
-                yield instance
-
-        try:
+        with _dagster_dev(root, _write_sales(root, n_isbns), SEARCH, 3950) as (process, instance_factory):
             with MemorySampler([process.pid]) as memory:
-                _wait_ready(port)
+                _wait_ready(3950)
                 ready = time.monotonic()
                 done = _wait_done(instance_factory, n_isbns, timeout)
             with instance_factory() as instance:
                 facts = _model_facts(instance)
-        finally:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(30)
         return _summary("dev", n_isbns, ready, done, facts, memory.peak_bytes, started)
 
 
@@ -281,9 +372,67 @@ def cold_start_celery(n_isbns: int, timeout: float) -> dict[str, Any]:
             stack.close()
 
 
+def weekly_dev(n_isbns: int, timeout: float) -> dict[str, Any]:
+    """The weekly cycle on `dagster dev` (README command 1's instance) with N trained ISBNs."""
+    with tempfile.TemporaryDirectory(prefix="arima-weekly-dev-") as tmp:
+        root = Path(tmp)
+        folder, week, changed = _write_weekly_sales(root, n_isbns)
+        with _dagster_dev(root, folder, WEEKLY_SEARCH, 3952) as (_, instance_factory):
+            _wait_ready(3952)
+            trained = time.monotonic()
+            seed = _wait_done(instance_factory, n_isbns, timeout)
+            seed["seconds"] = time.monotonic() - trained
+            time.sleep(30)  # the report and the last ticks settle: the week lands on an idle deployment
+            weekly = _weekly_phase(instance_factory, folder, week, n_isbns, timeout)
+    return _weekly_summary("dev", n_isbns, changed, seed, weekly)
+
+
+def weekly_celery(n_isbns: int, timeout: float) -> dict[str, Any]:
+    """The weekly cycle on the production profile (Postgres, RabbitMQ, 2 Celery workers) with N trained ISBNs."""
+    from arima_assets_tests.services.stack import ProductionStack
+
+    with tempfile.TemporaryDirectory(prefix="arima-weekly-celery-") as tmp:
+        root = Path(tmp)
+        folder, week, changed = _write_weekly_sales(root, n_isbns)
+        stack = ProductionStack(root=root, sales_path=folder, settings=dict(WEEKLY_SEARCH))
+        try:
+            stack.create()
+            stack.start_worker("worker1")
+            stack.start_worker("worker2")
+            stack.start_daemon()
+            stack.start_webserver(port=3953)
+            stack.wait_for_webserver()
+            trained = time.monotonic()
+            seed = _wait_done(stack.instance, n_isbns, timeout)
+            seed["seconds"] = time.monotonic() - trained
+            time.sleep(30)
+            weekly = _weekly_phase(stack.instance, folder, week, n_isbns, timeout)
+        finally:
+            stack.close()
+    return _weekly_summary("celery", n_isbns, changed, seed, weekly)
+
+
+def _weekly_summary(profile: str, n_isbns: int, changed: list[str], seed: dict, weekly: dict) -> dict[str, Any]:
+    batch_size = int(os.environ.get("ARIMA_BATCH_SIZE", "100"))
+    return {
+        "profile": profile,
+        "n_isbns": n_isbns,
+        "batch_size": batch_size,
+        "changed_isbns": len(changed),
+        "seed_seconds": seed["seconds"],
+        "seed_finished": seed["finished"],
+        **weekly,
+        "runs_allowed": -(-n_isbns // batch_size) + len(changed),
+        "search": WEEKLY_SEARCH,
+        "load_average_at_end": os.getloadavg()[0],
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "cpus": os.cpu_count(),
+    }
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=["cold-start", "idle-tick"])
+    parser.add_argument("part", choices=["cold-start", "weekly", "idle-tick"])
     parser.add_argument("--profile", choices=["dev", "celery"], default="celery")
     parser.add_argument("--isbns", type=int, help="ISBNs (cold-start default 200, idle-tick default 10000)")
     parser.add_argument("--timeout", type=float, default=7200, help="seconds to wait for a cold start")
@@ -293,6 +442,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         run = cold_start_dev if args.profile == "dev" else cold_start_celery
         result = run(n, args.timeout)
         name = f"scale_cold_start_{args.profile}_{n}"
+    elif args.part == "weekly":
+        n = args.isbns or 2000
+        result = (weekly_dev if args.profile == "dev" else weekly_celery)(n, args.timeout)
+        name = f"scale_weekly_{args.profile}_{n}"
     else:
         from benchmarks.automation_scale import run_automation_scale
 
