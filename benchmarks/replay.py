@@ -6,14 +6,17 @@ Data (no M4 test data is touched: the replay runs on the TRAIN series' own last 
   TV-adaptation title;
 - changed: the same M4 series with one planted change each (see benchmarks/changes.py: level x0.4, x0.7,
   x1.5, x2.5, yearly cycle x2, trend reversal, in equal shares) at a seeded random origin in the first half
-  of the replay, plus the sample's TV-adaptation title (9781907734175) as it is.
+  of the replay, plus the sample's TV-adaptation title (9781907734175) as it is;
+- early: a break right after a training: level x0.4 or x2.5 (alternately) planted 1-3 weeks (seeded) after
+  the first origin's model was trained, on every third M4 series (issue 20: a break in the first two weeks).
 
 M4 series get a W-SAT DatetimeIndex ending 2024-07-20. Each series is one task (tuned once at the first
 origin; stable and changed M4 series share that tuning, their data being equal up to the change).
 Per policy and set: fits, fit and filter seconds, mean MASE and sMAPE, the ratio to always-retrain with a
 bootstrap 95 % interval over series, bursts (retrains the week right after a previous retrain), retrains per
-series-year, forecast stability, and on the changed set the detection delay: weeks of changed data seen
-before the forecast came from parameters fitted on data including the change.
+series-year, forecast stability, and on the changed and early sets the detection delay (weeks of changed data
+seen before the forecast came from parameters fitted on data including the change) and, per kind of change, how
+many were adopted within 13 weeks.
 """
 
 from __future__ import annotations
@@ -39,6 +42,13 @@ __all__ = ["DRIFT_TITLE", "bootstrap_ratio", "replay_series", "run_replay", "sum
 
 DRIFT_TITLE = "9781907734175"
 _SEED = 20240720
+#: The early-break set: every EARLY_EVERY-th M4 series, these kinds in turn, 1..EARLY_MAX_WEEKS weeks after training.
+EARLY_EVERY = 3
+EARLY_KINDS = ("level x0.4", "level x2.5")
+EARLY_MAX_WEEKS = 3
+#: A planted change counts as adopted when the served parameters include it within this many weeks.
+ADOPTION_WEEKS = 13
+CHANGE_SETS = ("changed", "early")
 
 
 def _policy_runs(
@@ -73,22 +83,36 @@ def replay_series(task: dict[str, Any]) -> dict[str, Any]:
     scale = float(np.mean(np.abs(np.diff(series.to_numpy()[: cuts[0]])))) or float("nan")
     if "stable" in task["sets"]:
         out["runs"]["stable"] = [r.summary(scale) for r in _policy_runs(task["id"], series, cuts, start, config)]
-    if "changed" in task["sets"]:
-        changed = series
-        if task["change"] is not None:
-            kind, origin = task["change"]
-            values, planted = plant_change(
-                series.to_numpy(), cuts[origin], origin, kind, np.random.default_rng([_SEED, task["index"]])
-            )
-            changed = pd.Series(values, index=series.index)
-            out["change"] = asdict(planted)
-        runs = [r.summary(scale) for r in _policy_runs(task["id"], changed, cuts, start, config)]
-        if task["change"] is not None:
-            for run in runs:
-                run["detection_delay"] = detection_delay(run["model_origins"], task["change"][1])
-                run["change_kind"] = task["change"][0]
-        out["runs"]["changed"] = runs
+    for name in CHANGE_SETS:
+        if name in task["sets"]:
+            out["runs"][name], planted = _changed_runs(task, name, series, cuts, start, config, scale)
+            if planted is not None:
+                out.setdefault("planted", {})[name] = planted
+                if name == "changed":
+                    out["change"] = planted
     return out
+
+
+def _changed_runs(
+    task: dict[str, Any], name: str, series: pd.Series, cuts: list[int], start: Any, config: ArimaConfig, scale: float
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The policies on the copy of `series` with the task's planted change of set `name` (none: as it is)."""
+    change = task.get(name if name != "changed" else "change")
+    changed, planted = series, None
+    if change is not None:
+        kind, origin = change
+        offset = 0 if name == "changed" else 1_000_003  # an independent seed per set
+        values, plant = plant_change(
+            series.to_numpy(), cuts[origin], origin, kind, np.random.default_rng([_SEED, task["index"] + offset])
+        )
+        changed = pd.Series(values, index=series.index)
+        planted = asdict(plant)
+    runs = [r.summary(scale) for r in _policy_runs(task["id"], changed, cuts, start, config)]
+    if change is not None:
+        for run in runs:
+            run["detection_delay"] = detection_delay(run["model_origins"], change[1])
+            run["change_kind"] = change[0]
+    return runs, planted
 
 
 def detection_delay(model_origins: list[int], change_origin: int) -> int | None:
@@ -167,6 +191,7 @@ def summarise_set(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
                 else float("nan"),
                 "delay": _delay_summary(delays),
                 "level_delay": _delay_summary(level_delays),
+                "by_kind": _adoption_by_kind(items),
             }
         )
     always_cost = rows[0]["fit_seconds"] + rows[0]["filter_seconds"]
@@ -184,6 +209,22 @@ def _delay_summary(delays: list[int | None]) -> dict[str, Any]:
     return {"n": len(delays), "undetected": int(np.isinf(values).sum()), "median": float(median), "p90": float(p90)}
 
 
+def _adoption_by_kind(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per kind of planted change: how many, how many adopted within ADOPTION_WEEKS, and the delays."""
+    kinds: dict[str, list[int | None]] = {}
+    for r in items:
+        if "change_kind" in r:
+            kinds.setdefault(r["change_kind"], []).append(r["detection_delay"])
+    return {
+        kind: {
+            "n": len(delays),
+            "adopted": sum(1 for d in delays if d is not None and d <= ADOPTION_WEEKS),
+            **_delay_summary(delays),
+        }
+        for kind, delays in sorted(kinds.items())
+    }
+
+
 def _sample_series() -> dict[str, pd.Series]:
     sales = load_sales(SAMPLE_PATH, absent_weeks="zero")
     return {isbn: sales.weekly_series(isbn) for isbn in sales.isbns()}
@@ -197,10 +238,15 @@ def build_tasks(folder: Path, n_m4: int, n_origins: int, preset: str, with_sampl
     kinds = [CHANGE_KINDS[i % len(CHANGE_KINDS)] for i in range(n_m4)]
     rng.shuffle(kinds)
     last_change_origin = max(1, n_origins // 2)
+    early_rng = np.random.default_rng([_SEED, 1])  # its own stream: the changed set stays as it was
     tasks: list[dict[str, Any]] = []
     for index, key in enumerate(longest):
         origin = int(rng.integers(1, last_change_origin + 1))
         series = as_weekly(train[key])
+        early = None
+        if index % EARLY_EVERY == 0:
+            kind = EARLY_KINDS[(index // EARLY_EVERY) % len(EARLY_KINDS)]
+            early = (kind, int(early_rng.integers(1, min(EARLY_MAX_WEEKS, n_origins - 1) + 1)))
         tasks.append(
             {
                 "id": key,
@@ -209,8 +255,9 @@ def build_tasks(folder: Path, n_m4: int, n_origins: int, preset: str, with_sampl
                 "end": series.index[-1],
                 "n_origins": n_origins,
                 "preset": preset,
-                "sets": ["stable", "changed"],
+                "sets": ["stable", "changed"] + (["early"] if early else []),
                 "change": (kinds[index], origin),
+                "early": early,
             }
         )
     if with_sample:
@@ -236,7 +283,7 @@ def run_replay(folder: Path, n_m4: int, n_origins: int, preset: str, jobs: int) 
     started = time.perf_counter()
     results = parallel_map(replay_series, tasks, jobs, label="replay series")
     wall = time.perf_counter() - started
-    sets: dict[str, list[list[dict[str, Any]]]] = {"stable": [], "changed": []}
+    sets: dict[str, list[list[dict[str, Any]]]] = {"stable": [], "changed": [], "early": []}
     for result in results:
         for name, runs in result["runs"].items():
             sets[name].append(runs)
@@ -249,6 +296,7 @@ def run_replay(folder: Path, n_m4: int, n_origins: int, preset: str, jobs: int) 
         "initial_tuning_seconds": float(sum(r["initial_seconds"] for r in results)),
         "sets": {name: summarise_set(runs) for name, runs in sets.items() if runs},
         "changes": [r["change"] | {"id": r["id"]} for r in results if "change" in r],
+        "early_changes": [r["planted"]["early"] | {"id": r["id"]} for r in results if "early" in r.get("planted", {})],
         "series": [
             {
                 "id": r["id"],

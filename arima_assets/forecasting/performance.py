@@ -49,24 +49,37 @@ class PerformanceResult:
     p_value: float = float("nan")
 
 
-def _mean_variance(scaled: np.ndarray) -> float:
-    """Variance of the mean of `scaled`, inflated by its lag-1 autocorrelation (clipped to [0, 0.9])."""
+def _lag1_rho(scaled: np.ndarray) -> float:
+    """Lag-1 autocorrelation of `scaled`, clipped to [0, 0.9] (0 for fewer than 3 values or a constant)."""
+    centred = scaled - scaled.mean()
+    denom = float(np.dot(centred, centred))
+    if denom == 0.0 or scaled.size < 3:
+        return 0.0
+    return min(max(float(np.dot(centred[1:], centred[:-1]) / denom), 0.0), 0.9)
+
+
+def _mean_variance(scaled: np.ndarray, rho: float | None = None) -> float:
+    """Variance of the mean of `scaled`, inflated by a lag-1 autocorrelation: `rho`, or that of `scaled`."""
     n = scaled.size
     centred = scaled - scaled.mean()
     denom = float(np.dot(centred, centred))
     if denom == 0.0 or n < 2:
         return 0.0
-    rho = min(max(float(np.dot(centred[1:], centred[:-1]) / denom), 0.0), 0.9)
+    rho = _lag1_rho(scaled) if rho is None else rho
     return denom / (n - 1) / n * (1 + rho) / (1 - rho)
 
 
 def _one_sided_p(scaled: np.ndarray, baseline: float, baseline_scaled: np.ndarray | None = None) -> float:
     """p-value of H1: mean(scaled) > baseline. With the baseline's own errors (the holdout's), their sampling
-    noise counts too (Welch), so a baseline measured on a lucky holdout does not make later weeks look worse."""
-    variance = _mean_variance(scaled)
+    noise counts too (Welch), so a baseline measured on a lucky holdout does not make later weeks look worse, and
+    the autocorrelation that inflates both variances is theirs: errors measured under the null. (Estimated on the
+    recent errors, it grew with the very change under test: a trend reversal makes the block errors grow with the
+    lead time, their lag-1 autocorrelation hit the 0.9 cap and a 3x worse forecast looked insignificant.)"""
+    null_rho = _lag1_rho(baseline_scaled) if baseline_scaled is not None and baseline_scaled.size >= 3 else None
+    variance = _mean_variance(scaled, null_rho)
     df = scaled.size - 1
     if baseline_scaled is not None and baseline_scaled.size >= 2:
-        baseline_variance = _mean_variance(baseline_scaled)
+        baseline_variance = _mean_variance(baseline_scaled, null_rho)
         if variance + baseline_variance > 0:
             df = (variance + baseline_variance) ** 2 / (
                 variance**2 / max(scaled.size - 1, 1) + baseline_variance**2 / (baseline_scaled.size - 1)
