@@ -132,6 +132,9 @@ def _closed_port() -> int:
         return probe.getsockname()[1]
 
 
+_FAILURES = (dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RESOURCE_INIT_FAILURE)
+
+
 def test_an_mlflow_outage_on_the_workers_ends_the_model_runs_promptly_and_frees_the_fit_slots(production_stack):
     stack = production_stack
     outage = {"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{_closed_port()}"}  # nothing listens: MLflow is down
@@ -148,16 +151,23 @@ def test_an_mlflow_outage_on_the_workers_ends_the_model_runs_promptly_and_frees_
     with stack.instance() as instance:
         for run in runs:
             assert run.status == dg.DagsterRunStatus.FAILURE, run.status
-            failed = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
-            model_failure = next(event for event in failed if event.step_key == "arima_model")
-            assert "MLflow unavailable" in model_failure.dagster_event.step_failure_data.error.to_string()
+            events = instance.all_logs(run.run_id)
+            failures = [e for e in events if e.step_key == "arima_model" and e.dagster_event_type in _FAILURES]
+            assert failures, [(e.step_key, e.dagster_event_type) for e in events if e.dagster_event_type]
+            assert any("MLflow unavailable" in repr(e.dagster_event.event_specific_data) for e in failures)
             ended = instance.get_run_record_by_id(run.run_id).end_time
-            assert ended - model_failure.timestamp < 60, (
-                f"run {run.run_id} ended {ended - model_failure.timestamp:.0f} s late"
-            )
-        time.sleep(5)
-        claimed = instance.event_log_storage.get_concurrency_info(FIT_POOL).claimed_slots
-    assert claimed == [], f"{FIT_POOL} slots still held after the runs ended: {claimed}"
+            late = ended - min(e.timestamp for e in failures)
+            assert late < 60, f"run {run.run_id} ended {late:.0f} s after its model step failed"
+            print(f"run {run.run_id[:8]} ended {late:.1f} s after its model step failed")
+        last_end = max(instance.get_run_record_by_id(run.run_id).end_time for run in runs)
+
+        def slots_free() -> bool:
+            return instance.event_log_storage.get_concurrency_info(FIT_POOL).claimed_slots == []
+
+        wait_until(slots_free, 120, f"the {FIT_POOL} slots of the ended runs to be freed", interval=1)
+    freed_after = time.time() - last_end
+    print(f"{FIT_POOL} slots free {freed_after:.0f} s after the last model run ended")
+    assert freed_after < 60, f"{FIT_POOL} slots held {freed_after:.0f} s after the runs ended"
 
 
 def _supervisor_conf(tmp_path: Path) -> Path:
