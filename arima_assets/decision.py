@@ -31,7 +31,12 @@ from arima_assets.forecasting import (
 from arima_assets.forecasting.drift import ErrorBaseline
 from arima_assets.forecasting.intermittent import IntermittentModel, model_from_dict
 from arima_assets.forecasting.monitor import NewWeeks
-from arima_assets.forecasting.sequential import LEVEL_THRESHOLD, BreakResult, break_from_errors
+from arima_assets.forecasting.sequential import (
+    ADOPTION_SD_FACTOR,
+    LEVEL_THRESHOLD,
+    BreakResult,
+    break_from_errors,
+)
 from arima_assets.triggers import PluginFailure, TriggerContext, evaluate_trigger, load_trigger_set
 
 __all__ = [
@@ -447,13 +452,18 @@ def _data_triggers(record: ModelRecord, series: pd.Series, settings: DecisionSet
         performance_result = TriggerResult(Trigger.PERFORMANCE, False, performance)
     else:
         performance_result = _result_of(Trigger.PERFORMANCE, performance, cooldown)
-    return [_result_of(Trigger.DRIFT, drift, cooldown), performance_result, break_trigger(record, series, new)]
+    drift_result = _result_of(Trigger.DRIFT, drift, cooldown)
+    return [drift_result, performance_result, break_trigger(record, series, settings, new)]
 
 
-def break_trigger(record: ModelRecord, series: pd.Series, new: NewWeeks | None = None) -> TriggerResult:
+def break_trigger(
+    record: ModelRecord, series: pd.Series, settings: DecisionSettings, new: NewWeeks | None = None
+) -> TriggerResult:
     """The sequential break test (forecasting.sequential) on the one-step errors of every week after the
     champion's training data, from the first one on, cool-down or not: a large level or scale change fires it
-    after one or two weeks. `new`: the weeks tracked from the record's checkpoint, if already filtered.
+    after one or two weeks. During the cool-down after an adopted change the errors are measured in
+    ADOPTION_SD_FACTOR training sds (the new model's mistracking of the change it was adopted on is expected;
+    only a new large break fires). `new`: the weeks tracked from the record's checkpoint, if already filtered.
 
     Not judged for intermittent-demand models (their one-step errors are not near-Gaussian) nor when the training
     errors were all 0."""
@@ -473,8 +483,10 @@ def break_trigger(record: ModelRecord, series: pd.Series, new: NewWeeks | None =
         errors = all_errors[-n_new:]
     if baseline.sigma == 0.0:
         return TriggerResult(Trigger.BREAK, False, "not judged: the training one-step errors were all 0")
-    result: BreakResult = break_from_errors(errors, baseline)
-    return TriggerResult(Trigger.BREAK, result.fired, result.reason, result.statistic, result.threshold)
+    cooling = record.adopted_on_change and n_new < settings.cooldown_weeks
+    result: BreakResult = break_from_errors(errors, baseline, ADOPTION_SD_FACTOR if cooling else 1.0)
+    reason = result.reason + (f" (in {ADOPTION_SD_FACTOR:g}x sd: cool-down after an adopted change)" if cooling else "")
+    return TriggerResult(Trigger.BREAK, result.fired, reason, result.statistic, result.threshold)
 
 
 def challenger_evidence_weeks(candidate: ModelRecord, series: pd.Series) -> int:

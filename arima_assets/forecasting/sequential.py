@@ -42,6 +42,7 @@ __all__ = [
     "LEVEL_REFERENCE",
     "LEVEL_THRESHOLD",
     "SCALE_THRESHOLD",
+    "ADOPTION_SD_FACTOR",
     "BreakResult",
     "break_from_errors",
     "calibrate_thresholds",
@@ -58,6 +59,11 @@ LEVEL_REFERENCE = 1.5
 #: Standard-deviation ratio the scale CUSUM is tuned for, and the cap on each week's |z|.
 SCALE_RATIO = 3.0
 SCALE_CAP = 4.0
+#: During the cool-down after an adopted change the errors are measured in this many training sds: the new
+#: model has seen only a few weeks of the new regime, so its errors on the next ones are larger than its training
+#: errors (mostly from the old regime) under no new change; only a new large break fires (a x0.4 collapse on a
+#: series with 5 % noise is still 6 such sds a week).
+ADOPTION_SD_FACTOR = 2.0
 #: Thresholds from `calibrate_thresholds()` (seed 0, 400,000 paths, t(6) errors, 26 looks).
 LEVEL_THRESHOLD = 4.0
 SCALE_THRESHOLD = 9.3
@@ -119,13 +125,17 @@ def _thresholds() -> dict[str, float]:
     return {"level up": LEVEL_THRESHOLD, "level down": LEVEL_THRESHOLD, "scale up": SCALE_THRESHOLD}
 
 
-def break_from_errors(errors: np.ndarray, baseline: ErrorBaseline) -> BreakResult:
+def break_from_errors(errors: np.ndarray, baseline: ErrorBaseline, sd_factor: float = 1.0) -> BreakResult:
     """The break verdict from the one-step errors of the weeks after training (original scale, week order).
 
+    `sd_factor` widens the sd the errors are measured in (e.g. ADOPTION_SD_FACTOR after an adopted change).
+
     Raises:
-        ValueError: non-finite errors.
+        ValueError: non-finite errors or sd_factor < 1.
     """
-    z = standardized_errors(errors, baseline)
+    if not sd_factor >= 1.0:
+        raise ValueError(f"break test: sd_factor must be >= 1, got {sd_factor!r}")
+    z = standardized_errors(errors, baseline) / sd_factor
     n_new = int(z.size)
     if n_new == 0:
         return BreakResult(False, 0.0, LEVEL_THRESHOLD, "level", 0, "no new week after training yet")

@@ -99,3 +99,12 @@ def test_thresholds_are_the_calibrated_quantiles() -> None:
     assert scale == pytest.approx(SCALE_THRESHOLD, rel=0.1)
     with pytest.raises(ValueError, match="alpha"):
         calibrate_thresholds(level_alpha=0.7)
+
+
+def test_wider_sd_after_an_adoption_needs_a_larger_break() -> None:
+    errors = np.array([-3.6, -3.6])
+    assert break_from_errors(errors, UNIT).fired
+    assert not break_from_errors(errors, UNIT, sd_factor=2.0).fired
+    assert break_from_errors(np.array([-12.0]), UNIT, sd_factor=2.0).fired
+    with pytest.raises(ValueError, match="sd_factor"):
+        break_from_errors(errors, UNIT, sd_factor=0.5)
