@@ -52,7 +52,7 @@ __all__ = [
 #: Dagster pool of the model step: its limit is the number of fits that may run at once.
 FIT_POOL = "arima_fits"
 
-#: The Celery settings shared by run workers and Celery workers (`dagster-celery worker start -y <this file>`).
+#: The Celery settings shared by run workers and Celery workers (read by `arima_assets.deploy.celery_app`).
 CELERY_CONFIG_FILE = resources.files("arima_assets.deploy") / "celery.yaml"
 
 #: The queue this deployment's steps go to; workers listen with `-q <the same name>`. Deployments (or test
