@@ -8,7 +8,7 @@ import pytest
 
 from arima_assets.config import get_arima_config
 from arima_assets.decision import ModelRecord, Trigger, age_verdict, decide, forced_verdict
-from arima_assets.forecasting import ArimaModel, ModelSpec
+from arima_assets.forecasting import ArimaModel, ModelSpec, make_checkpoint
 
 NOW = datetime(2024, 8, 1, tzinfo=UTC)
 CHAMPION_SPEC = ModelSpec(order=(1, 0, 1), fourier_k=2, trend="c")
@@ -126,3 +126,30 @@ def test_zero_holdout_baseline_is_floored_not_an_error(config) -> None:
     decision = decide(perfect, series, config, NOW)
     performance = decision.get(Trigger.PERFORMANCE)
     assert performance is not None and performance.observed is not None
+
+
+def _adopted(series: pd.Series, trained_weeks: int, cv_mase: float) -> ModelRecord:
+    """A record as a change-driven step writes it: CV MASE only (no holdout), a checkpoint, the cool-down flag."""
+    record = record_for(series, trained_weeks)
+    model = record.load_model()
+    checkpoint = make_checkpoint(model, series).to_dict()
+    values = {**record.__dict__, "cv_mase": cv_mase, "holdout_mase": float("nan"), "checkpoint": checkpoint}
+    return ModelRecord(**{**values, "adopted_on_change": True})
+
+
+def test_adopted_model_is_judged_against_its_first_weeks_not_its_optimistic_cv_mase(config) -> None:
+    series = weekly(200, seed=2)
+    adopted = _adopted(series, 170, cv_mase=0.05)  # 30 weeks after training: 13 for the baseline, 17 judged
+    performance = decide(adopted, series, config, NOW).get(Trigger.PERFORMANCE)
+    assert not performance.fired and performance.observed < 1.5, performance
+    optimistic = ModelRecord(**{**adopted.__dict__, "adopted_on_change": False})
+    assert decide(optimistic, series, config, NOW).get(Trigger.PERFORMANCE).fired  # by construction, before
+    early = decide(adopted, series.iloc[:190], config, NOW).get(Trigger.PERFORMANCE)
+    assert not early.fired and "baseline re-estimated on the first 13 weeks" in early.reason, early.reason
+
+
+def test_break_fires_one_week_after_training_whatever_the_evidence_rule(config) -> None:
+    series = weekly(190, shift_at=189, factor=0.4)
+    decision = decide(record_for(series, 188), series, config, NOW)
+    assert decision.retrain and decision.fired == [Trigger.BREAK], decision.reasons
+    assert "insufficient new data (2 < 8" in decision.get(Trigger.DRIFT).reason
