@@ -20,10 +20,9 @@ from typing import Any
 
 import dagster as dg
 import yaml
-from dagster._core.run_coordinator import SubmitRunContext
+from dagster._core.launcher import DefaultRunLauncher, LaunchRunContext
 
 from arima_assets.config import ENV_VARS, PRESETS, ArimaConfig, get_arima_config
-from arima_assets.defs.quiet_logs import QuietQueuedRunCoordinator
 from arima_assets.environment import env_text, get_environment, redact_uri
 
 __all__ = [
@@ -32,11 +31,12 @@ __all__ = [
     "LOCAL_SETTINGS",
     "RUN_SETTING_TAG_PREFIX",
     "RUN_SETTINGS_ORIGIN_TAG",
-    "SettingsTaggingRunCoordinator",
+    "SettingsTaggingRunLauncher",
     "carried_settings",
     "launch_settings",
     "launch_tags",
     "setting_origins",
+    "tag_run_with_launch_settings",
     "CELERY_QUEUE_ENV",
     "DEFAULT_CELERY_QUEUE",
     "celery_execution_config",
@@ -262,20 +262,27 @@ def carried_settings(tags: Mapping[str, str], environment: str) -> dict[str, str
     return carried
 
 
-class SettingsTaggingRunCoordinator(QuietQueuedRunCoordinator):
-    """The queued run coordinator (quiet logs) that tags each submitted run with the settings of the submitting
-    process (`launch_tags`): the daemon for sensor, automation and backfill runs, the webserver for a launch by
-    hand. The Celery workers' steps read them from the run (`arima_assets.defs.resources`), so a setting exported
-    for the daemon and the webserver only (``ARIMA_FORCE_RETRAIN=true``) still applies on the workers.
+def tag_run_with_launch_settings(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dict[str, str]:
+    """Tag `run` with this process's `launch_tags`, unless it already carries settings (a retry or re-execution
+    copies its parent's tags: it keeps its first launch's settings). Returns the tags added."""
+    if RUN_SETTINGS_ORIGIN_TAG in run.tags:
+        return {}
+    tags = launch_tags()
+    instance.add_run_tags(run.run_id, tags)
+    return tags
 
-    A run that already carries settings (a retry or re-execution copies its parent's tags) keeps them.
+
+class SettingsTaggingRunLauncher(DefaultRunLauncher):
+    """Dagster's default run launcher, which first tags the run with the ``ARIMA_*`` settings of the launching
+    process (`tag_run_with_launch_settings`). With the queued run coordinator that process is the daemon, for every
+    run: sensor, automation, backfill and runs launched by hand in the UI. The Celery workers' steps read the
+    settings from the run (`arima_assets.defs.resources`), so a setting exported for the daemon only
+    (``ARIMA_FORCE_RETRAIN=true``) still applies on the workers.
     """
 
-    def submit_run(self, context: SubmitRunContext) -> dg.DagsterRun:
-        run = context.dagster_run
-        if RUN_SETTINGS_ORIGIN_TAG not in run.tags:
-            self._instance.add_run_tags(run.run_id, launch_tags())
-        return super().submit_run(context)
+    def launch_run(self, context: LaunchRunContext) -> None:
+        tag_run_with_launch_settings(self._instance, context.dagster_run)
+        super().launch_run(context)
 
 
 def setting_origins(environment: str | None = None, explicit: Mapping[str, Any] | None = None) -> dict[str, str]:

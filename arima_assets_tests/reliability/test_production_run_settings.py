@@ -7,17 +7,22 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from dagster._core.remote_origin import InProcessCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
-from dagster._core.run_coordinator import SubmitRunContext
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from mlflow import MlflowClient
 
 from arima_assets.config import ArimaConfig, get_arima_config
-from arima_assets.defs.deployment import RUN_SETTINGS_ORIGIN_TAG, launch_tags, setting_origins
+from arima_assets.defs.deployment import (
+    RUN_SETTINGS_ORIGIN_TAG,
+    SettingsTaggingRunLauncher,
+    launch_tags,
+    setting_origins,
+    tag_run_with_launch_settings,
+)
 from arima_assets.defs.resources import arima_config_resource, end_mlflow_runs_of_ended_dagster_runs
 from arima_assets.defs.tracking import EXPERIMENT_NAME
 from arima_assets.registry.owners import REAPED_TAG
 
-TAGGING_COORDINATOR = {"module": "arima_assets.defs.deployment", "class": "SettingsTaggingRunCoordinator"}
+TAGGING_LAUNCHER = {"module": "arima_assets.defs.deployment", "class": "SettingsTaggingRunLauncher"}
 
 
 @dg.asset
@@ -27,16 +32,17 @@ def settings_seen(arima_config: dg.ResourceParam[ArimaConfig]) -> dict[str, obje
 
 
 def _submitted_run_tags(tmp_path: Path) -> dict[str, str]:
-    """Tags of a run submitted through the tagging run coordinator of a production-like instance."""
+    """Tags of a run as the launcher of a production-like instance tags it before launching it."""
     (tmp_path / "home").mkdir(exist_ok=True)
-    overrides = {"run_coordinator": TAGGING_COORDINATOR}
-    with dg.DagsterInstance.local_temp(str(tmp_path / "home"), overrides=overrides) as inst:
+    with dg.DagsterInstance.local_temp(str(tmp_path / "home"), overrides={"run_launcher": TAGGING_LAUNCHER}) as inst:
+        assert isinstance(inst.run_launcher, SettingsTaggingRunLauncher)
         location = InProcessCodeLocationOrigin(LoadableTargetOrigin(python_file=__file__))
         origin = RemoteJobOrigin(RemoteRepositoryOrigin(location, "__repository__"), "__ASSET_JOB")
         run = inst.add_run(dg.DagsterRun(job_name="__ASSET_JOB", remote_job_origin=origin))
-        inst.run_coordinator.submit_run(SubmitRunContext(run, workspace=None))  # type: ignore[arg-type]
+        added = tag_run_with_launch_settings(inst, run)
         stored = inst.get_run_by_id(run.run_id)
-        assert stored.status == dg.DagsterRunStatus.QUEUED
+        assert tag_run_with_launch_settings(inst, stored) == {}  # a run that carries settings keeps them
+        assert dict(inst.get_run_by_id(run.run_id).tags) == {**run.tags, **added}
         return dict(stored.tags)
 
 
