@@ -26,6 +26,9 @@ from arima_assets.defs.model_assets import build_model_asset  # noqa: E402
 from arima_assets.defs.report_assets import retraining_report  # noqa: E402
 from arima_assets.defs.resources import build_resources  # noqa: E402
 from arima_assets.defs.sensors import build_automation_sensors, build_sales_files_sensor  # noqa: E402
+from arima_assets.defs.sqlite_commits import install_sqlite_commit_tuning  # noqa: E402
+
+install_sqlite_commit_tuning()  # dagster dev's and the Python API's sqlite event log: see the module
 
 __all__ = ["build_definitions", "defs"]
 
