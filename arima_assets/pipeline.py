@@ -18,7 +18,7 @@ from arima_assets.decision import StepStatus
 from arima_assets.defs._dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from arima_assets.defs.partitions import ISBN_PARTITIONS_NAME
 from arima_assets.report import build_report
-from arima_assets.store import ModelStore, Outcome
+from arima_assets.store import ModelStore, Outcome, open_model_store
 
 __all__ = ["batches", "book_sales_arima_modeling_pipeline", "config_for_output_dir", "ignore_dagster_warnings"]
 
@@ -179,7 +179,7 @@ def _run_pipeline(
             runs.materialize(["book_sales"])
         known = sorted(instance.get_dynamic_partitions(ISBN_PARTITIONS_NAME))
         isbns = _select(known, selected_isbns)
-        store = ModelStore(Path(config.state_dir) / "models")
+        store = open_model_store(config.state_dir, config.mlflow_tracking_uri)
         plan = triage(instance, store, config, data, isbns)
         outcomes: dict[str, Outcome] = dict(plan.reused)
         order = list(instance.get_dynamic_partitions(ISBN_PARTITIONS_NAME))

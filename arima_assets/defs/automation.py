@@ -15,7 +15,6 @@ partitions gives them all one data version. Every per-ISBN asset runs in runs of
 
 import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -27,7 +26,7 @@ from arima_assets.defs._dagster_internals import (
     AutomationContext,
     DagsterEventType,
 )
-from arima_assets.store import ModelStore
+from arima_assets.store import open_model_store
 
 __all__ = [
     "AGE_CLOCK_METADATA_KEY",
@@ -118,7 +117,7 @@ class ModelClockCondition(dg.AutomationCondition):
         if not self._config.force_retrain or not self._config.state_dir:
             return self._forced_since
         try:
-            store = ModelStore(Path(self._config.state_dir) / "models")
+            store = open_model_store(self._config.state_dir, self._config.mlflow_tracking_uri)
             return store.force_episode(True, min(now, self._forced_since)) or self._forced_since
         except OSError:
             return self._forced_since
