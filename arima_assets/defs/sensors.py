@@ -51,7 +51,7 @@ def build_automation_sensors(config: ArimaConfig) -> list[dg.AutomationCondition
     return [
         dg.AutomationConditionSensorDefinition(
             name="arima_automation_sensor",
-            target=dg.AssetSelection.all(include_sources=False),
+            target=dg.AssetSelection.groups("arima_assets"),  # shown as group:"arima_assets" in the UI
             default_status=dg.DefaultSensorStatus.RUNNING,
             use_user_code_server=True,
             minimum_interval_seconds=config.automation_interval_seconds,

@@ -76,6 +76,7 @@ def test_sensors_run_by_default() -> None:
     checks = {key.name for key in graph.get_check_keys_for_assets({dg.AssetKey("arima_model")})}
     assert checks == {"model_drift", "forecast_performance", "model_age", "challenger_comparison", "custom_triggers"}
     assert sensors["arima_automation_sensor"].emit_backfills, "a tick's many partitions become one backfill"
+    assert str(sensors["arima_automation_sensor"].asset_selection) == 'group:"arima_assets"', "readable in the UI"
 
 
 def test_per_isbn_assets_run_in_batches_of_batch_size() -> None:
