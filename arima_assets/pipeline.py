@@ -178,7 +178,7 @@ def _run_pipeline(
         if not ingest_is_current(instance, data):  # new or changed files: ingest them (adds new ISBN partitions)
             runs.materialize(["book_sales"])
         known = sorted(instance.get_dynamic_partitions(ISBN_PARTITIONS_NAME))
-        isbns = _select(known, selected_isbns)
+        isbns = _select(known, selected_isbns, data.rejected_isbns)
         store = open_model_store(config.state_dir, config.mlflow_tracking_uri)
         plan = triage(instance, store, config, data, isbns)
         outcomes: dict[str, Outcome] = dict(plan.reused)
@@ -266,7 +266,9 @@ def _open_instance(folder: Path) -> dg.DagsterInstance:
     return instance
 
 
-def _select(known: list[str], selected: list[str] | None) -> list[str]:
+def _select(known: list[str], selected: list[str] | None, rejected: dict[str, str] | None = None) -> list[str]:
+    """The selected ISBNs (all known ones by default); an unknown one is an error naming why it is missing (its
+    rows were rejected while loading, or it is in no sales file)."""
     if selected is None:
         return known
     from arima_assets.data.isbn import normalize_isbn
@@ -274,7 +276,10 @@ def _select(known: list[str], selected: list[str] | None) -> list[str]:
     wanted = [normalize_isbn(isbn) for isbn in selected]
     unknown = [isbn for isbn in wanted if isbn not in known]
     if unknown:
-        raise ValueError(f"selected ISBNs not in the sales data: {unknown} ({len(known)} ISBNs loaded)")
+        why = [f"{isbn}: rejected while loading: {rejected[isbn]}" for isbn in unknown if isbn in (rejected or {})]
+        absent = [isbn for isbn in unknown if isbn not in (rejected or {})]
+        parts = [*why, *([f"not in the sales data: {absent}"] if absent else [])]
+        raise ValueError(f"selected ISBNs cannot be modelled ({len(known)} ISBNs loaded): {'; '.join(parts)}")
     return list(dict.fromkeys(wanted))
 
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -120,8 +121,17 @@ def test_drifted_isbn_alone_is_retrained_and_gets_a_second_version(run_folder: P
 
 
 def test_unknown_selected_isbn_is_an_error(run_folder: Path) -> None:
-    with pytest.raises(ValueError, match=r"selected ISBNs not in the sales data: \['9780141439518'\]"):
+    with pytest.raises(ValueError, match=r"not in the sales data: \['9780141439518'\]"):
         book_sales_arima_modeling_pipeline(run_folder / "out", ["9780141439518"], _config(run_folder))
+
+
+def test_a_selected_isbn_rejected_while_loading_is_an_error_naming_why(tmp_path: Path) -> None:
+    frame = small_sales_frame(weeks=60)
+    clash = frame[frame["ISBN"].astype(str) == DRIFTED].iloc[[5]].copy()
+    clash["Volume"] = clash["Volume"] + 7  # the same week reported twice with different volumes
+    write_sales(pd.concat([frame, clash], ignore_index=True), tmp_path / "sales" / "export.csv")
+    with pytest.raises(ValueError, match=rf"{DRIFTED}: rejected while loading: .*"):
+        book_sales_arima_modeling_pipeline(tmp_path / "out", [DRIFTED], _config(tmp_path))
 
 
 def test_failing_isbn_does_not_stop_the_others(tmp_path: Path) -> None:
