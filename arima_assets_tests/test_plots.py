@@ -25,3 +25,20 @@ def test_forecast_png_is_drawn_without_pyplot_and_matplotlib_is_not_loaded_with_
     signature, size, pyplot_loaded = done.stdout.split()
     assert signature == b"\x89PNG\r\n\x1a\n".hex() and int(size) > 5_000
     assert pyplot_loaded == "False"
+
+
+def test_a_reused_plotter_draws_each_plot_as_a_fresh_figure_would() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from arima_assets.plots import ForecastPlotter, forecast_png
+
+    rng = np.random.default_rng(5)
+    plotter = ForecastPlotter()
+    for weeks, level in ((200, 120.0), (30, 3.0), (400, 2500.0)):  # long, short and large after each other
+        index = pd.date_range("2018-01-06", periods=weeks, freq="W-SAT")
+        history = pd.Series(rng.poisson(level, weeks).astype(float), index=index)
+        future = pd.date_range(index[-1] + pd.Timedelta(weeks=1), periods=13, freq="W-SAT")
+        bands = {"lo-80": 0.8, "hi-80": 1.2, "lo-95": 0.7, "hi-95": 1.3}
+        forecast = pd.DataFrame({"mean": level, **{k: level * v for k, v in bands.items()}}, index=future)
+        assert plotter.png(history, forecast, f"{weeks} weeks") == forecast_png(history, forecast, f"{weeks} weeks")

@@ -16,7 +16,7 @@ from arima_assets.defs.partitions import isbn_partitions
 from arima_assets.defs.resources import ModelStoreResource
 from arima_assets.defs.tracking import EXPERIMENT_NAME, end_mlflow_on_run_finished
 from arima_assets.lifecycle import ChampionLifecycle, cached_champion
-from arima_assets.plots import forecast_markdown
+from arima_assets.plots import ForecastPlotter
 from arima_assets.registry import ModelRegistry, model_name
 from arima_assets.registry.links import model_version_url, ui_base_url
 from arima_assets.store import ModelStore
@@ -41,6 +41,7 @@ def _metadata(
     forecast: pd.DataFrame,
     seconds: float,
     mlflow_ui: str,
+    plotter: ForecastPlotter,
 ) -> dict:
     table = forecast.round(1)
     table.index = table.index.strftime("%Y-%m-%d")
@@ -59,7 +60,7 @@ def _metadata(
         "total_forecast_units": round(float(forecast["mean"].sum()), 1),  # as the table
         "refresh_seconds": round(seconds, 3),
         "forecast": dg.MetadataValue.md(table.to_markdown()),
-        "plot": dg.MetadataValue.md(forecast_markdown(series, forecast, f"{heading} — {champion.spec_label}")),
+        "plot": dg.MetadataValue.md(plotter.markdown(series, forecast, f"{heading} — {champion.spec_label}")),
     }
 
 
@@ -100,6 +101,7 @@ def build_forecast_asset(config: ArimaConfig) -> dg.AssetsDefinition:
         add_metadata = partition_metadata_writer(context)
         mlflow_ui = ui_base_url(arima_config.mlflow_tracking_uri, arima_config.mlflow_ui_url)
         lifecycle: ChampionLifecycle | None = None
+        plotter = ForecastPlotter()  # one figure for the batch's plots
         outputs: dict[str, pd.DataFrame] = {}
         failed: list[str] = []
         for isbn in keys:
@@ -115,7 +117,9 @@ def build_forecast_asset(config: ArimaConfig) -> dg.AssetsDefinition:
                     raise ValueError(f"ISBN {isbn} has no champion model yet: its model step must succeed first")
                 forecast = forecast_table(champion, series[isbn], arima_config.forecast_horizon)
                 seconds = time.perf_counter() - started
-                metadata = _metadata(isbn, titles.get(isbn, ""), champion, series[isbn], forecast, seconds, mlflow_ui)
+                metadata = _metadata(
+                    isbn, titles.get(isbn, ""), champion, series[isbn], forecast, seconds, mlflow_ui, plotter
+                )
             except Exception as exc:  # one ISBN's failure does not stop the others
                 error = f"{type(exc).__name__}: {exc}"
                 context.log.error(f"ISBN {isbn}: forecast failed: {error}")
