@@ -65,10 +65,10 @@ def _policy_runs(
 
 
 def replay_series(task: dict[str, Any]) -> dict[str, Any]:
-    """Replay every policy on one series, and on its changed copy if the task has one (a worker task).
+    """Replay every policy on one series, and on its changed copies (a worker task).
 
-    Task keys: id, values (np.ndarray), end (Timestamp), n_origins, preset, sets (list of "stable"/"changed"),
-    change (kind, origin) or None.
+    Task keys: id, index, values (np.ndarray), end (Timestamp), n_origins, preset, sets (list of
+    "stable"/"changed"/"early"), change (kind, origin) or None, early (kind, origin) or None (M4 tasks only).
     """
     config = preset_config(task["preset"])
     series = pd.Series(task["values"], index=pd.date_range(end=task["end"], periods=len(task["values"]), freq="W-SAT"))
