@@ -279,8 +279,8 @@ def partition_refresh_condition(parent: str) -> dg.AutomationCondition:
 
 def model_condition(config: ArimaConfig, forced_since: datetime | None = None) -> dg.AutomationCondition:
     """For arima_model: missing | its series requested this tick | series changed | too old, forced or a failed
-    step to retry, when ready and not after a failed run; a model still missing after a failed run is retried
-    every 10 minutes.
+    step to retry, when ready and not after a failed run; a model still missing, or still due, after a failed run
+    is retried every 10 minutes.
 
     A model is requested with its series (a new file): one run carries each range's series, models and forecasts,
     and the model step decides inside the batch, per ISBN, whether the new weeks call for a fit (a title whose series
@@ -289,7 +289,13 @@ def model_condition(config: ArimaConfig, forced_since: datetime | None = None) -
     series = dg.AssetSelection.assets("weekly_sales")
     with_series = AC.any_deps_match(AC.will_be_requested()).allow(series).with_label("series requested this tick")
     triggers = _missing_once() | with_series | SeriesChangedCondition() | ModelClockCondition(config, forced_since)
-    stale = (triggers & ~_failed_awaiting_data()) | _missing_after_failure()
+    # a run that failed before its model step could record the failure (e.g. MLflow down while its resources
+    # started) leaves no failure count for the backoff: while its trigger still holds, it is retried every 10 minutes
+    still_due = SeriesChangedCondition() | ModelClockCondition(config, forced_since)
+    failed_retry = (AC.execution_failed() & AC.cron_tick_passed(MISSING_RETRY_CRON) & still_due).with_label(
+        "last run failed, a trigger still holds: retried every 10 minutes"
+    )
+    stale = (triggers & ~_failed_awaiting_data()) | _missing_after_failure() | failed_retry
     return (stale & _ready() & ~AC.newly_requested()).with_label("model stale")
 
 
