@@ -23,7 +23,8 @@ from arima_assets.defs.deployment import (
 from arima_assets.defs.tracking import EXPERIMENT_NAME, mlflow_resource
 from arima_assets.environment import redact_uri
 from arima_assets.registry.runs import end_runs_left_running, running_runs_by_tag
-from arima_assets.store import ModelStore
+from arima_assets.store import ModelStore, open_model_store
+from arima_assets.store_backends import join_location
 
 logger = logging.getLogger(__name__)
 
@@ -127,13 +128,15 @@ def _launched_with(context: dg.InitResourceContext, settings: ArimaConfig) -> Ar
 
 
 class ModelStoreResource(dg.ConfigurableResource):
-    """Where champion records and training outcomes live: `<state_dir>/models` (a folder of JSON files)."""
+    """Where champion records and training outcomes live: `<state_dir>/models` (JSON files in a folder, or objects
+    under an ``s3://`` state dir), each ISBN's lease shared with every store on the same MLflow registry."""
 
     state_dir: str
+    tracking_uri: str = ""
 
     def get_store(self) -> ModelStore:
-        """The plain-Python store over this folder."""
-        return ModelStore(Path(self.state_dir) / "models")
+        """The plain-Python store (`store.open_model_store`)."""
+        return open_model_store(self.state_dir, self.tracking_uri or None)
 
 
 class ParquetIOManager(dg.UPathIOManager):
@@ -189,7 +192,6 @@ class ParquetIOManagerResource(dg.ConfigurableIOManagerFactory):
 def store_locations(config: ArimaConfig) -> dict[str, str]:
     """Where this deployment keeps each store (credentials redacted): shown by `arima-assets config` and in the
     retraining report's metadata."""
-    state = Path(config.state_dir)
     if is_scaled_out(config.environment):
         instance = os.environ.get("DAGSTER_HOME") or unset("DAGSTER_HOME")
     else:
@@ -198,9 +200,9 @@ def store_locations(config: ArimaConfig) -> dict[str, str]:
     locations = {
         "environment": config.environment,
         "dagster_instance": instance,
-        "model_store": str(state / "models"),
-        "tables": str(state / "tables"),
-        "reports": str(state / "reports"),
+        "model_store": str(join_location(config.state_dir, "models")),
+        "tables": str(join_location(config.state_dir, "tables")),
+        "reports": str(join_location(config.state_dir, "reports")),
         "mlflow_tracking_uri": redact_uri(config.mlflow_tracking_uri),
         "sales_path": config.sales_path,
     }
@@ -219,11 +221,13 @@ def build_resources(config: ArimaConfig) -> dict[str, object]:
     if is_scaled_out(config.environment):
         state: str | dg.EnvVar = dg.EnvVar(STATE_DIR_ENV)
         tracking: str | dict[str, str] = {"env": _tracking_uri_env()}
+        store_tracking: str | dg.EnvVar = dg.EnvVar(_tracking_uri_env())
     else:
         state, tracking = config.state_dir, config.mlflow_tracking_uri
+        store_tracking = tracking
     return {
         "arima_config": arima_config_resource(config),
-        "model_store": ModelStoreResource(state_dir=state),
+        "model_store": ModelStoreResource(state_dir=state, tracking_uri=store_tracking),
         "io_manager": ParquetIOManagerResource(state_dir=state),
         "mlflow": _ending_runs_left_running(mlflow_resource(config, tracking)),
     }
