@@ -22,7 +22,8 @@ _MODEL = dg.AssetKey("arima_model")
 #: Check name -> description, in the order the UI lists them.
 CHECKS: dict[str, str] = {
     "model_drift": "Fails when the weeks since training drifted from the training window (score above "
-    "drift_threshold): the model is retrained in the same step.",
+    "drift_threshold, after min_evidence_weeks), or broke: a CUSUM on the one-step errors catches a large level or "
+    "scale change from the first week on. The model is retrained in the same step.",
     "forecast_performance": "Fails when the out-of-sample error since training is worse than the holdout baseline "
     "by more than performance_threshold (relative): the model is retrained in the same step.",
     "model_age": "Fails when the champion is older than max_model_age_days (it is retrained regardless).",
@@ -33,7 +34,7 @@ CHECKS: dict[str, str] = {
 }
 
 _BUILT_IN = {
-    "model_drift": (Trigger.DRIFT,),
+    "model_drift": (Trigger.DRIFT, Trigger.BREAK),
     "forecast_performance": (Trigger.PERFORMANCE,),
     "model_age": (Trigger.AGE,),
     "challenger_comparison": (Trigger.CHALLENGER,),
@@ -60,9 +61,9 @@ def _verdict(name: str, triggers: list[TriggerResult]) -> TriggerResult:
         fired = [t for t in custom if t.fired]
         reason = "; ".join(f"[{t.trigger}] {t.reason}" for t in (fired or custom))
         return TriggerResult("custom_triggers", bool(fired), reason, float(len(fired)), 0.0)
-    for trigger in _BUILT_IN[name]:
-        if str(trigger) in by_trigger:
-            return by_trigger[str(trigger)]
+    judged = [by_trigger[str(t)] for t in _BUILT_IN[name] if str(t) in by_trigger]
+    if judged:  # a fired verdict first (a break seen before drift has its evidence)
+        return next((verdict for verdict in judged if verdict.fired), judged[0])
     if name in ("model_drift", "forecast_performance") and str(Trigger.INVALID) in by_trigger:
         return by_trigger[str(Trigger.INVALID)]
     if name == "challenger_comparison":
