@@ -19,6 +19,7 @@ from mlflow import MlflowClient
 
 from arima_assets.data.catalogue import CATALOGUE
 from arima_assets.defs.deployment import FIT_POOL, RUN_SETTINGS_ORIGIN_TAG
+from arima_assets_tests.conftest import missing_service
 from arima_assets_tests.services.stack import BIN, PG_SERVER, REPO_ROOT, ProductionStack, wait_until
 
 pytestmark = pytest.mark.services
@@ -205,10 +206,7 @@ def _worker_pids(conf: Path, env: dict[str, str]) -> dict[str, int]:
 
 def test_the_supervisor_starts_a_killed_worker_again(production_stack, tmp_path: Path) -> None:
     if not (BIN / "supervisord").exists():
-        message = "the supervisor test needs supervisord (pip install supervisor)"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_service("the supervisor test needs supervisord (pip install supervisor)")
     stack = production_stack
     conf = _supervisor_conf(tmp_path)
     env = stack.process_env({"ARIMA_LOG_DIR": str(stack.logs)})
