@@ -177,12 +177,11 @@ def _run_pipeline(
     try:
         if not ingest_is_current(instance, data):  # new or changed files: ingest them (adds new ISBN partitions)
             runs.materialize(["book_sales"])
-        known = sorted(instance.get_dynamic_partitions(ISBN_PARTITIONS_NAME))
-        isbns = _select(known, selected_isbns, data.rejected_isbns)
+        order = list(instance.get_dynamic_partitions(ISBN_PARTITIONS_NAME))  # the partition set's order: run ranges
+        isbns = _select(sorted(order), selected_isbns, data.rejected_isbns)
         store = open_model_store(config.state_dir, config.mlflow_tracking_uri)
         plan = triage(instance, store, config, data, isbns)
         outcomes: dict[str, Outcome] = dict(plan.reused)
-        order = list(instance.get_dynamic_partitions(ISBN_PARTITIONS_NAME))
         for batch in batches(list(plan.work), order, config.batch_size, BRIDGED_GAP, set(isbns)):
             logger.info("run for %d ISBN(s) %s..%s (%s)", len(batch), batch[0], batch[-1], plan.work[batch[0]])
             result = runs.materialize(_PER_ISBN, partitions=(batch[0], batch[-1]))
@@ -276,8 +275,9 @@ def _select(known: list[str], selected: list[str] | None, rejected: dict[str, st
     wanted = [normalize_isbn(isbn) for isbn in selected]
     unknown = [isbn for isbn in wanted if isbn not in known]
     if unknown:
-        why = [f"{isbn}: rejected while loading: {rejected[isbn]}" for isbn in unknown if isbn in (rejected or {})]
-        absent = [isbn for isbn in unknown if isbn not in (rejected or {})]
+        rejected = rejected or {}
+        why = [f"{isbn}: rejected while loading: {rejected[isbn]}" for isbn in unknown if isbn in rejected]
+        absent = [isbn for isbn in unknown if isbn not in rejected]
         parts = [*why, *([f"not in the sales data: {absent}"] if absent else [])]
         raise ValueError(f"selected ISBNs cannot be modelled ({len(known)} ISBNs loaded): {'; '.join(parts)}")
     return list(dict.fromkeys(wanted))

@@ -47,14 +47,14 @@ def _metadata(
     table.index = table.index.strftime("%Y-%m-%d")
     heading = f"{title} — ISBN {isbn}" if title else f"ISBN {isbn}"
     version = champion.mlflow.get("version", "")
-    links = {"mlflow_model": dg.MetadataValue.url(model_version_url(mlflow_ui, model_name(isbn), version))}
+    link = model_version_url(mlflow_ui, model_name(isbn), version) if version else ""
     return {
         "title": title,
         "status": "forecast",
         "spec": champion.spec_label,
         "model_trained_at": champion.trained_at.isoformat(),
         "mlflow_model_version": version,
-        **(links if version else {}),
+        **({"mlflow_model": dg.MetadataValue.url(link)} if link else {}),
         "first_week": str(forecast.index[0].date()),
         "horizon_weeks": len(forecast),
         "total_forecast_units": round(float(forecast["mean"].sum()), 1),  # as the table
