@@ -45,7 +45,9 @@ from typing import Any
 
 import pandas as pd
 
+from arima_assets.config import ENV_VARS, ArimaConfig
 from arima_assets.data.sample import generate_sample, sample_csv_text
+from arima_assets.decision import StepStatus
 from arima_assets.registry.tracking import scoped_env
 from benchmarks.automation_scale import make_isbns
 
@@ -107,8 +109,13 @@ def _write_weekly_sales(root: Path, n_isbns: int, seed: int = 7) -> tuple[Path, 
     return folder, week, changed
 
 
-def _after(instance: Any, key: str, since: float) -> list[Any]:
-    """Materialization records of asset `key` stored after unix time `since`."""
+#: Model step statuses that fitted a model (a promoted challenger and a reuse fit nothing).
+_FITTED = (str(StepStatus.TRAINED), str(StepStatus.KEPT))
+
+
+def _materializations(instance: Any, key: str, since: float | None = None) -> list[Any]:
+    """Materialization records of asset `key` (stored after unix time `since` when given), in pages of at most
+    10,000 (Dagster's limit)."""
     import dagster as dg
 
     from arima_assets.defs._dagster_internals import AssetRecordsFilter
@@ -124,6 +131,17 @@ def _after(instance: Any, key: str, since: float) -> list[Any]:
         cursor = page.cursor
 
 
+def _status(record: Any) -> str:
+    status = record.asset_materialization.metadata.get("status")
+    return str(status.value) if status is not None else ""
+
+
+def _metadata_total(records: list[Any], key: str) -> float:
+    """The sum of the numeric metadata value `key` over `records` (those that have it)."""
+    values = (r.asset_materialization.metadata.get(key) for r in records)
+    return sum(float(value.value) for value in values if value is not None)
+
+
 def _weekly_phase(instance_factory: Any, folder: Path, week: pd.DataFrame, n_isbns: int, timeout: float) -> dict:
     """Drop the new week's file and wait until every ISBN's forecast is refreshed and nothing runs."""
     with instance_factory() as instance:
@@ -135,7 +153,8 @@ def _weekly_phase(instance_factory: Any, folder: Path, week: pd.DataFrame, n_isb
     refreshed, busy = 0, 1
     while time.monotonic() < deadline:
         with instance_factory() as instance:
-            refreshed = len({r.asset_materialization.partition for r in _after(instance, "sales_forecast", landed)})
+            forecasts = _materializations(instance, "sales_forecast", landed)
+            refreshed = len({r.asset_materialization.partition for r in forecasts})
             busy = _progress(instance, n_isbns)["busy"]
         print(f"  {time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.1f} refreshed {refreshed} busy {busy}")
         if refreshed >= n_isbns and busy == 0:
@@ -144,26 +163,22 @@ def _weekly_phase(instance_factory: Any, folder: Path, week: pd.DataFrame, n_isb
     wall = time.monotonic() - started
     with instance_factory() as instance:
         runs = instance.get_runs_count() - runs_before
-        models = _after(instance, "arima_model", landed)
-        forecasts = _after(instance, "sales_forecast", landed)
-    statuses = Counter(str(r.asset_materialization.metadata["status"].value) for r in models)
-    fit_seconds = sum(float(r.asset_materialization.metadata.get("fit_seconds", _Zero()).value) for r in models)
-    refresh = sum(float(r.asset_materialization.metadata.get("refresh_seconds", _Zero()).value) for r in forecasts)
+        models = _materializations(instance, "arima_model", landed)
+        forecasts = _materializations(instance, "sales_forecast", landed)
+    statuses = Counter(_status(r) for r in models)
+    fit_seconds = _metadata_total(models, "fit_seconds")
+    refresh = _metadata_total(forecasts, "refresh_seconds")
     return {
         "finished": refreshed >= n_isbns and busy == 0,
         "wall_seconds": wall,
         "forecasts_refreshed": refreshed,
         "runs_launched": runs,
         "model_statuses": dict(statuses),
-        "fits": sum(statuses.get(s, 0) for s in ("trained", "kept", "replaced")),
+        "fits": sum(statuses[s] for s in _FITTED),
         "fit_seconds": fit_seconds,
         "refresh_seconds": refresh,
         "ideal_seconds": (fit_seconds + refresh) / SLOTS,
     }
-
-
-class _Zero:
-    value = 0.0
 
 
 class MemorySampler:
@@ -199,25 +214,9 @@ class MemorySampler:
 
 def _model_facts(instance: Any) -> dict[str, Any]:
     """Fits per ISBN and their seconds, from the arima_model materializations' metadata."""
-    import dagster as dg
-
-    fits: Counter = Counter()
-    fit_seconds = 0.0
-    records, cursor = [], None
-    while True:  # pages of at most 10,000 (Dagster's limit)
-        page = instance.fetch_materializations(dg.AssetKey("arima_model"), limit=10_000, cursor=cursor)
-        records.extend(page.records)
-        if not page.has_more:
-            break
-        cursor = page.cursor
-    for record in records:
-        materialization = record.asset_materialization
-        metadata = materialization.metadata
-        if metadata.get("status") and metadata["status"].value in {"trained", "promoted", "replaced"}:
-            fits[materialization.partition] += 1
-        if "fit_seconds" in metadata:
-            fit_seconds += float(metadata["fit_seconds"].value)
-    return {"fits": fits, "fit_seconds": fit_seconds}
+    records = _materializations(instance, "arima_model")
+    fits = Counter(r.asset_materialization.partition for r in records if _status(r) in _FITTED)
+    return {"fits": fits, "fit_seconds": _metadata_total(records, "fit_seconds")}
 
 
 def _progress(instance: Any, n_isbns: int) -> dict[str, Any]:
@@ -348,28 +347,35 @@ def cold_start_dev(n_isbns: int, timeout: float) -> dict[str, Any]:
         return _summary("dev", n_isbns, ready, done, facts, memory.peak_bytes, started)
 
 
-def cold_start_celery(n_isbns: int, timeout: float) -> dict[str, Any]:
-    """The production profile on this machine: Postgres, RabbitMQ, 2 Celery workers, daemon, webserver."""
+@contextlib.contextmanager
+def _production_stack(root: Path, sales_path: Path, settings: dict[str, str], port: int) -> Iterator[tuple[Any, list]]:
+    """The production profile under `root` (Postgres, RabbitMQ, 2 Celery workers, daemon, webserver), started and
+    answering; yields the stack and its processes. Everything is stopped and dropped on exit."""
     from arima_assets_tests.services.stack import ProductionStack
 
+    stack = ProductionStack(root=root, sales_path=sales_path, settings=dict(settings))
+    try:
+        stack.create()
+        workers = [stack.start_worker("worker1"), stack.start_worker("worker2")]
+        processes = [*workers, stack.start_daemon(), stack.start_webserver(port=port)]
+        yield stack, processes
+    finally:
+        stack.close()
+
+
+def cold_start_celery(n_isbns: int, timeout: float) -> dict[str, Any]:
+    """The production profile on this machine: Postgres, RabbitMQ, 2 Celery workers, daemon, webserver."""
     with tempfile.TemporaryDirectory(prefix="arima-scale-celery-") as tmp:
         root = Path(tmp)
-        sales = _write_sales(root, n_isbns)
-        stack = ProductionStack(root=root, sales_path=sales, settings=dict(SEARCH))
         started = time.monotonic()
-        try:
-            stack.create()
-            workers = [stack.start_worker("worker1"), stack.start_worker("worker2")]
-            daemon, web = stack.start_daemon(), stack.start_webserver(port=3951)
-            with MemorySampler([p.pid for p in (*workers, daemon, web)]) as memory:
+        with _production_stack(root, _write_sales(root, n_isbns), SEARCH, 3951) as (stack, processes):
+            with MemorySampler([p.pid for p in processes]) as memory:
                 stack.wait_for_webserver()
                 ready = time.monotonic()
                 done = _wait_done(stack.instance, n_isbns, timeout)
             with stack.instance() as instance:
                 facts = _model_facts(instance)
-            return _summary("celery", n_isbns, ready, done, facts, memory.peak_bytes, started)
-        finally:
-            stack.close()
+        return _summary("celery", n_isbns, ready, done, facts, memory.peak_bytes, started)
 
 
 def weekly_dev(n_isbns: int, timeout: float) -> dict[str, Any]:
@@ -379,41 +385,35 @@ def weekly_dev(n_isbns: int, timeout: float) -> dict[str, Any]:
         folder, week, changed = _write_weekly_sales(root, n_isbns)
         with _dagster_dev(root, folder, WEEKLY_SEARCH, 3952) as (_, instance_factory):
             _wait_ready(3952)
-            trained = time.monotonic()
-            seed = _wait_done(instance_factory, n_isbns, timeout)
-            seed["seconds"] = time.monotonic() - trained
-            time.sleep(30)  # the report and the last ticks settle: the week lands on an idle deployment
+            seed = _trained(instance_factory, n_isbns, timeout)
             weekly = _weekly_phase(instance_factory, folder, week, n_isbns, timeout)
     return _weekly_summary("dev", n_isbns, changed, seed, weekly)
 
 
 def weekly_celery(n_isbns: int, timeout: float) -> dict[str, Any]:
     """The weekly cycle on the production profile (Postgres, RabbitMQ, 2 Celery workers) with N trained ISBNs."""
-    from arima_assets_tests.services.stack import ProductionStack
-
     with tempfile.TemporaryDirectory(prefix="arima-weekly-celery-") as tmp:
         root = Path(tmp)
         folder, week, changed = _write_weekly_sales(root, n_isbns)
-        stack = ProductionStack(root=root, sales_path=folder, settings=dict(WEEKLY_SEARCH))
-        try:
-            stack.create()
-            stack.start_worker("worker1")
-            stack.start_worker("worker2")
-            stack.start_daemon()
-            stack.start_webserver(port=3953)
+        with _production_stack(root, folder, WEEKLY_SEARCH, 3953) as (stack, _):
             stack.wait_for_webserver()
-            trained = time.monotonic()
-            seed = _wait_done(stack.instance, n_isbns, timeout)
-            seed["seconds"] = time.monotonic() - trained
-            time.sleep(30)
+            seed = _trained(stack.instance, n_isbns, timeout)
             weekly = _weekly_phase(stack.instance, folder, week, n_isbns, timeout)
-        finally:
-            stack.close()
     return _weekly_summary("celery", n_isbns, changed, seed, weekly)
 
 
+def _trained(instance_factory: Any, n_isbns: int, timeout: float) -> dict[str, Any]:
+    """Wait until the deployment has trained and forecast every ISBN, then let the report and the last ticks
+    settle, so that the week lands on an idle deployment; the wait's facts with its `seconds`."""
+    started = time.monotonic()
+    seed = _wait_done(instance_factory, n_isbns, timeout)
+    seed["seconds"] = time.monotonic() - started
+    time.sleep(30)
+    return seed
+
+
 def _weekly_summary(profile: str, n_isbns: int, changed: list[str], seed: dict, weekly: dict) -> dict[str, Any]:
-    batch_size = int(os.environ.get("ARIMA_BATCH_SIZE", "100"))
+    batch_size = int(os.environ.get(ENV_VARS["batch_size"], ArimaConfig.model_fields["batch_size"].default))
     return {
         "profile": profile,
         "n_isbns": n_isbns,
