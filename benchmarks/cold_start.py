@@ -11,7 +11,7 @@ SIGTERM then SIGKILL). The instance is polled every `poll` seconds. Per run, fro
 - steps: from its first step's start to its last step's end (fitting, tracking, forecasting);
 - fit seconds: what the model step reports as the search's wall time.
 
-Target: all 12 sample ISBNs trained and forecast within 120 s of the server being ready, on 2 cores.
+Target: all 12 sample ISBNs trained and forecast within 60 s of the server being ready, on 2 cores (issue 18; was 120 s).
 
     .venv/bin/python benchmarks/cold_start.py [--timeout 900] [--label before]
 """
@@ -45,7 +45,7 @@ from benchmarks.settings import OUT_DIR  # noqa: E402
 
 __all__ = ["import_profile", "run_cold_start"]
 
-TARGET_SECONDS = 120.0
+TARGET_SECONDS = 60.0
 _PROJECT_FILES = ("arima_assets", "workspace.yaml", "pyproject.toml", "setup.cfg")
 _MODEL, _FORECAST = dg.AssetKey("arima_model"), dg.AssetKey("sales_forecast")
 
