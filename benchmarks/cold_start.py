@@ -11,7 +11,8 @@ SIGTERM then SIGKILL). The instance is polled every `poll` seconds. Per run, fro
 - steps: from its first step's start to its last step's end (fitting, tracking, forecasting);
 - fit seconds: what the model step reports as the search's wall time.
 
-Target: all 12 sample ISBNs trained and forecast within 60 s of the server being ready, on 2 cores (issue 18; was 120 s).
+Target: all 12 sample ISBNs trained and forecast within 60 s of the server being ready, on 2 cores (issue 18;
+was 120 s).
 
     .venv/bin/python benchmarks/cold_start.py [--timeout 900] [--label before]
 """
