@@ -20,6 +20,7 @@ keeps the installed package, whose serving modules are the same files.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import shutil
 from pathlib import Path
@@ -76,8 +77,12 @@ def _forecasting_imports(path: Path) -> set[str]:
     return names
 
 
-def serving_forecasting_modules() -> list[str]:
+@functools.cache
+def serving_forecasting_modules() -> tuple[str, ...]:
     """File names of the forecasting modules the served model needs: the entry modules and their imports.
+
+    Parsed once per process (a code change means a new process): every registered model of a batch ships the same
+    files, and parsing them took about 70 ms per trained ISBN.
 
     Raises:
         FileNotFoundError: A needed module is missing from the installed package (a broken install).
@@ -92,7 +97,7 @@ def serving_forecasting_modules() -> list[str]:
             raise FileNotFoundError(f"{path} is missing: cannot log the code of a registered model")
         needed.add(name)
         todo.extend(_forecasting_imports(path))
-    return sorted(f"{name}.py" for name in needed)
+    return tuple(sorted(f"{name}.py" for name in needed))
 
 
 def write_serving_package(folder: Path) -> Path:
