@@ -196,6 +196,34 @@ def test_s3_store_and_lease_of_a_killed_holder_expires(s3_server: dict[str, str]
     assert waited < ttl + 1.0, f"a dead holder's lease is free within its TTL ({waited:.2f} s)"
 
 
+def test_report_asset_writes_its_json_beside_an_s3_model_store(
+    s3_server: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dagster as dg
+
+    from arima_assets.config import get_arima_config
+    from arima_assets.defs.report_assets import REPORT_FILE, retraining_report
+    from arima_assets.defs.resources import ModelStoreResource
+
+    monkeypatch.chdir(tmp_path)  # a mangled URI would show up here as a folder named "s3:"
+    state = f"s3://leases-bucket/{uuid.uuid4().hex[:8]}/state"
+    config = get_arima_config("testing", state_dir=state)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("isbn", [ISBN])
+    store = ModelStore(f"{state}/models")
+    store.put_outcome(Outcome(isbn=ISBN, status="failed", decision={}, run_id="r1", error="ValueError: bad week"))
+    result = dg.materialize(
+        [retraining_report],
+        instance=instance,
+        resources={"arima_config": config, "model_store": ModelStoreResource(state_dir=state)},
+    )
+    written = json.loads(ObjectBackend(f"{state}/reports").read(REPORT_FILE))
+    assert written["total_books"] == 1 and written["failed_models"] == 1
+    metadata = result.asset_materializations_for_node("retraining_report")[0].metadata
+    assert metadata["path"].value == f"{state}/reports/{REPORT_FILE}"
+    assert not (tmp_path / "s3:").exists()
+
+
 def _postgres_reachable() -> bool:
     try:
         import psycopg2

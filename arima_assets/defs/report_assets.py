@@ -1,7 +1,6 @@
 """The retraining report over every ISBN partition."""
 
 import json
-from pathlib import Path
 
 import dagster as dg
 
@@ -10,8 +9,11 @@ from arima_assets.defs.automation import report_condition
 from arima_assets.defs.partitions import ISBN_PARTITIONS_NAME
 from arima_assets.defs.resources import ModelStoreResource, store_locations
 from arima_assets.report import build_report
+from arima_assets.store_backends import backend_for, join_location
 
 __all__ = ["retraining_report"]
+
+REPORT_FILE = "retraining_report.json"
 
 
 @dg.asset(group_name="arima_assets", deps=["arima_model"], kinds={"json"}, automation_condition=report_condition())
@@ -23,9 +25,9 @@ def retraining_report(
     `<state_dir>/reports/retraining_report.json`."""
     isbns = sorted(context.instance.get_dynamic_partitions(ISBN_PARTITIONS_NAME))
     report = build_report(model_store.get_store().outcomes(isbns), isbns, arima_config.public_dict())
-    path = Path(arima_config.state_dir) / "reports" / "retraining_report.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, default=str))
+    # beside the model store: a local folder, or object storage when state_dir is a URI (written atomically)
+    reports = backend_for(join_location(arima_config.state_dir, "reports"))
+    reports.write(REPORT_FILE, json.dumps(report, indent=2, default=str).encode("utf-8"))
     stats = report["retraining_stats"]
     return dg.MaterializeResult(
         metadata={
@@ -38,7 +40,7 @@ def retraining_report(
             "fit_seconds_spent": stats["fit_seconds_spent"],
             "fit_seconds_saved": stats["fit_seconds_saved"],
             "report": dg.MetadataValue.json(report),
-            "path": dg.MetadataValue.path(str(path)),
+            "path": dg.MetadataValue.path(reports.location(REPORT_FILE)),
             "environment": arima_config.environment,
             "stores": dg.MetadataValue.json(store_locations(arima_config)),
         }
