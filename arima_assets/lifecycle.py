@@ -35,6 +35,7 @@ from arima_assets.decision import ModelRecord, StepStatus, decide
 from arima_assets.registry import ModelRegistry
 from arima_assets.registry.records import RECORD_RUN_TAG, model_name, version_uri
 from arima_assets.store import ModelStore, Outcome, StoreError
+from arima_assets.store_backends import ensure_held
 from arima_assets.training import ModelStepResult, record_digest, reused_step, run_model_step
 
 __all__ = [
@@ -264,11 +265,12 @@ class ChampionLifecycle:
                     f"ISBN {isbn} is not in the ingested sales files: its rows may have been rejected while loading "
                     "(see book_sales' rejected rows)"
                 )
-            with self.store.isbn_lock(isbn):  # one model step per ISBN at a time; the record is read inside it
+            with self.store.isbn_lock(isbn) as lease:  # one model step per ISBN at a time; record read inside it
                 champion = self.champion(isbn)
                 candidate = pending_challenger(self.store, isbn, champion)
                 settings = self.settings_for(champion, episode)
                 step = run_model_step(isbn, series, champion, settings, now or datetime.now(UTC), candidate)
+                ensure_held(lease)  # a lease lost during the fit: another process may commit; this one must not
                 if step.status != StepStatus.REUSED:
                     isbn_tags = {**tags, "dagster_run_id": run_id, "isbn": isbn, "partition_key": isbn}
                     step = self._commit_registry(step, isbn, isbn_tags, parent_run_id)

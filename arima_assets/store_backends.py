@@ -80,6 +80,21 @@ class LeaseError(RuntimeError):
     """The lease service itself failed (unreachable database or bucket), not a busy lease (that is `Timeout`)."""
 
 
+class LeaseLostError(LeaseError):
+    """A lease ended while its holder still worked inside it (renewals failed past the TTL, or the database
+    session that held it ended): another process may hold it now, so the holder must not commit."""
+
+
+def ensure_held(holding: object) -> None:
+    """Raise `LeaseLostError` if the lease that `with ...lease(isbn) as holding` returned is no longer held.
+
+    Local file locks cannot be lost while their process lives; object leases and Postgres advisory locks can.
+    """
+    check = getattr(holding, "check_held", None)
+    if check is not None:
+        check()
+
+
 class Leases(Protocol):
     """Leases on ISBNs: ``with leases.lease(isbn, timeout):`` holds one; a lease still busy after `timeout`
     seconds raises `filelock.Timeout` (0: do not wait; -1: wait as long as it takes)."""
@@ -400,6 +415,7 @@ class ObjectLease:
         self._generation = 0
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
+        self._renewed_at = 0.0
         self.lost = False
 
     def _key(self, generation: int) -> str:
@@ -440,9 +456,20 @@ class ObjectLease:
             raise
         except OSError as exc:  # (filelock.Timeout is an OSError too: re-raised as is above)
             raise LeaseError(f"lease {self._leases.backend.location(self._prefix)} cannot be taken: {exc}") from exc
+        self._renewed_at = time.monotonic()
         self._renewer = threading.Thread(target=self._renew, name=f"lease-{self._prefix}", daemon=True)
         self._renewer.start()
         return self
+
+    def check_held(self) -> None:
+        """Raise `LeaseLostError` when another process took the lease, or when no renewal succeeded for a TTL
+        (then another process may take it at any moment)."""
+        where = self._leases.backend.location(self._prefix)
+        if self.lost:
+            raise LeaseLostError(f"lease {where} lost: another process took it after it expired")
+        silent = time.monotonic() - self._renewed_at
+        if silent >= self._leases.ttl:
+            raise LeaseLostError(f"lease {where} not renewed for {silent:.0f} s (TTL {self._leases.ttl:g} s): lost")
 
     def _renew(self) -> None:
         """Push the expiry forward every third of the TTL while held; stop (and say so) if the lease was lost."""
@@ -456,7 +483,9 @@ class ObjectLease:
                         self._leases.ttl,
                     )
                     return
+                renewing = time.monotonic()
                 self._leases.backend.write(self._key(self._generation), self._state().to_bytes())
+                self._renewed_at = renewing
             except OSError as exc:  # a failed renewal is retried; the TTL tolerates two
                 logger.warning("lease %s not renewed: %s", self._leases.backend.location(self._prefix), exc)
 
@@ -488,7 +517,7 @@ class PostgresLeases:
         self.poll = poll
 
     @contextlib.contextmanager
-    def lease(self, isbn: str, timeout: float = -1) -> Iterator[None]:
+    def lease(self, isbn: str, timeout: float = -1) -> Iterator[_PostgresHolding]:
         """Hold the ISBN's advisory lock (`filelock.Timeout` when still busy after `timeout`)."""
         import psycopg2
 
@@ -503,7 +532,7 @@ class PostgresLeases:
                 self._acquire(connection, advisory_key(isbn), timeout, where)
             except psycopg2.Error as exc:
                 raise LeaseError(f"{where} cannot be taken: {str(exc).strip()}") from None
-            yield
+            yield _PostgresHolding(connection, where)
         finally:
             connection.close()  # ends the session: the lock is released
 
@@ -522,6 +551,24 @@ class PostgresLeases:
         return f"PostgresLeases({redact_uri(self.dsn)!r})"
 
 
+class _PostgresHolding:
+    """A held advisory lock: held as long as the session that took it lives."""
+
+    def __init__(self, connection: Any, where: str):
+        self._connection = connection
+        self._where = where
+
+    def check_held(self) -> None:
+        """Raise `LeaseLostError` when the session ended (the server released the lock with it)."""
+        import psycopg2
+
+        try:
+            with self._connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except psycopg2.Error as exc:
+            raise LeaseLostError(f"{self._where} lost: its session ended ({str(exc).strip()})") from None
+
+
 class BothLeases:
     """Two leases taken in a fixed order (so two holders never wait on each other crosswise), within one timeout."""
 
@@ -530,16 +577,28 @@ class BothLeases:
         self.second = second
 
     @contextlib.contextmanager
-    def lease(self, isbn: str, timeout: float = -1) -> Iterator[None]:
+    def lease(self, isbn: str, timeout: float = -1) -> Iterator[_BothHeld]:
         """Hold both leases of the ISBN; `filelock.Timeout` when either is still busy after `timeout`."""
         deadline = None if timeout < 0 else time.monotonic() + timeout
-        with self.first.lease(isbn, timeout):
+        with self.first.lease(isbn, timeout) as first:
             remaining = -1 if deadline is None else max(0.0, deadline - time.monotonic())
-            with self.second.lease(isbn, remaining):
-                yield
+            with self.second.lease(isbn, remaining) as second:
+                yield _BothHeld(first, second)
 
     def __repr__(self) -> str:
         return f"BothLeases({self.first!r}, {self.second!r})"
+
+
+class _BothHeld:
+    """The two holdings of a `BothLeases` lease."""
+
+    def __init__(self, first: object, second: object):
+        self._holdings = (first, second)
+
+    def check_held(self) -> None:
+        """Raise `LeaseLostError` when either lease was lost."""
+        for holding in self._holdings:
+            ensure_held(holding)
 
 
 def registry_leases(tracking_uri: str | None) -> Leases | None:

@@ -18,7 +18,14 @@ import pytest
 from filelock import Timeout
 
 from arima_assets.store import ModelStore, Outcome, StoreError
-from arima_assets.store_backends import ObjectBackend, ObjectLeases, PostgresLeases, registry_leases
+from arima_assets.store_backends import (
+    LeaseLostError,
+    ObjectBackend,
+    ObjectLeases,
+    PostgresLeases,
+    ensure_held,
+    registry_leases,
+)
 from arima_assets_tests.conftest import missing_service
 from arima_assets_tests.test_decision import record_for, weekly
 
@@ -114,6 +121,64 @@ def test_a_held_object_lease_is_renewed_past_its_ttl_and_a_stale_one_expires() -
     with leases.lease(ISBN, timeout=5):
         waited = time.monotonic() - started
     assert 0.3 < waited < 1.5, f"taken over once the dead holder's lease expired, after {waited:.2f} s"
+
+
+class _RenewalsFail:
+    """An object backend whose lease renewals fail once armed (the bucket unreachable from this holder)."""
+
+    def __init__(self, backend: ObjectBackend):
+        self.backend, self.armed = backend, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.backend, name)
+
+    def write(self, key: str, data: bytes) -> None:
+        if self.armed and key.startswith("locks/"):
+            raise OSError("bucket unreachable")
+        self.backend.write(key, data)
+
+
+def test_an_object_lease_whose_renewals_fail_for_a_ttl_is_reported_lost() -> None:
+    backend = _RenewalsFail(ObjectBackend(_memory_uri()))
+    leases = ObjectLeases(backend, ttl=0.6, poll=0.05)
+    with leases.lease(ISBN, timeout=0) as held:
+        time.sleep(0.9)  # renewed: still held past its first TTL
+        ensure_held(held)
+        backend.armed = True
+        time.sleep(0.9)
+        with pytest.raises(LeaseLostError, match=r"not renewed for \d+ s \(TTL 0.6 s\)"):
+            ensure_held(held)
+        with ObjectLeases(backend.backend, ttl=0.6).lease(ISBN, timeout=2):  # expired: another holder takes it
+            time.sleep(0.5)  # the first holder's renewer sees the newer generation
+            with pytest.raises(LeaseLostError, match="another process took it"):
+                ensure_held(held)
+
+
+def test_a_fit_whose_lease_was_lost_commits_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from arima_assets.config import get_arima_config
+    from arima_assets.lifecycle import ChampionLifecycle
+    from arima_assets.registry import ModelRegistry
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    store = ModelStore(tmp_path / "models", leases=ObjectLeases(_RenewalsFail(ObjectBackend(_memory_uri())), ttl=0.3))
+    registry = ModelRegistry(uri, experiment_name="lost-lease")
+    lifecycle = ChampionLifecycle(store, registry, get_arima_config("testing", n_trials=1, mlflow_tracking_uri=uri))
+    import arima_assets.lifecycle as lifecycle_module
+
+    fit = lifecycle_module.run_model_step
+
+    def slow_fit_while_the_bucket_is_away(*args: Any, **kwargs: Any) -> Any:
+        store.leases.backend.armed = True
+        time.sleep(0.5)  # renewals fail for longer than the TTL
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(lifecycle_module, "run_model_step", slow_fit_while_the_bucket_is_away)
+    series = weekly(120)
+    parent = registry.create_parent_run("lost-lease")
+    result = lifecycle.run_batch({ISBN: series}, run_id="run-1", parent_run_id=parent).results[ISBN]
+    assert result.outcome.status == "failed" and "LeaseLostError" in result.outcome.error
+    assert store.get_champion(ISBN) is None, "no champion committed by a holder that lost its lease"
+    assert registry.client.search_model_versions(f"name='arima-{ISBN}'") == []
 
 
 def test_registry_leases_follow_the_tracking_uri(tmp_path: Path) -> None:
