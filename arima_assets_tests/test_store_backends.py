@@ -23,6 +23,7 @@ from arima_assets.store_backends import (
     ObjectBackend,
     ObjectLeases,
     PostgresLeases,
+    advisory_key,
     ensure_held,
     registry_leases,
 )
@@ -313,3 +314,23 @@ def test_postgres_advisory_lease_is_exclusive_and_freed_when_its_holder_dies() -
             pass
     waited = _free_after_killing(holder, leases, timeout=10)
     assert waited < 5, f"the server frees a dead session's lock ({waited:.2f} s)"
+
+
+def test_a_postgres_lease_whose_session_ended_is_reported_lost() -> None:
+    if not _postgres_reachable():
+        missing_service(f"no PostgreSQL at {PG_SERVER}")
+    import psycopg2
+
+    with PostgresLeases(PG_SERVER).lease(ISBN, timeout=0) as held:
+        ensure_held(held)
+        admin = psycopg2.connect(PG_SERVER)
+        admin.autocommit = True
+        with admin.cursor() as cursor:  # the server ends the holder's session (a restart, a network cut)
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s",
+                (advisory_key(ISBN) & 0xFFFFFFFF,),
+            )
+            assert cursor.fetchall() == [(True,)]
+        admin.close()
+        with pytest.raises(LeaseLostError, match="session ended"):
+            ensure_held(held)
