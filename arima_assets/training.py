@@ -87,7 +87,9 @@ def tuning_settings(config: ArimaConfig) -> TuningSettings:
 def change_tuning_settings(config: ArimaConfig) -> TuningSettings:
     """Tuning after a detected change: a short search (`change_trials`, warm-started from the champion's spec)
     with no holdout kept back, so that its CV windows reach the weeks of the change (a holdout would hide them
-    from the search); the new model's performance baseline is then its CV MASE."""
+    from the search). Its recorded baseline is then that search's CV MASE, which the decision engine does not
+    trust for performance: it judges the adopted model against its own first out-of-sample weeks
+    (`decision.performance_baseline`)."""
     settings = tuning_settings(config)
     return replace(
         settings,
