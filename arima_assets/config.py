@@ -8,9 +8,11 @@ Plain Python: the Dagster resource that carries these settings lives in `arima_a
 
 from __future__ import annotations
 
+import atexit
 import functools
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -316,7 +318,10 @@ def default_tracking_uri(env: str, folder: Path) -> str:
 
 @functools.cache
 def _testing_mlflow_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="arima-assets-mlflow-"))
+    """This process's throw-away MLflow folder, removed when the process exits."""
+    folder = Path(tempfile.mkdtemp(prefix="arima-assets-mlflow-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def config_table(presets: Mapping[str, Mapping[str, Any]] = PRESETS) -> str:
