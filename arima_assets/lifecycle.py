@@ -34,6 +34,7 @@ from arima_assets.config import ArimaConfig, redact_uri
 from arima_assets.decision import ModelRecord, StepStatus, decide
 from arima_assets.registry import ModelRegistry
 from arima_assets.registry.records import RECORD_RUN_TAG, model_name, version_uri
+from arima_assets.registry.runs import ISBN_DAGSTER_RUN_TAG
 from arima_assets.store import ModelStore, Outcome, StoreError
 from arima_assets.store_backends import ensure_held
 from arima_assets.training import ModelStepResult, record_digest, reused_step, run_model_step
@@ -272,7 +273,7 @@ class ChampionLifecycle:
                 step = run_model_step(isbn, series, champion, settings, now or datetime.now(UTC), candidate)
                 ensure_held(lease)  # a lease lost during the fit: another process may commit; this one must not
                 if step.status != StepStatus.REUSED:
-                    isbn_tags = {**tags, "dagster_run_id": run_id, "isbn": isbn, "partition_key": isbn}
+                    isbn_tags = {**tags, ISBN_DAGSTER_RUN_TAG: run_id, "isbn": isbn, "partition_key": isbn}
                     step = self._commit_registry(step, isbn, isbn_tags, parent_run_id)
                 outcome = self._commit_local(isbn, step, candidate, run_id)
             return IsbnResult(isbn, outcome, step, champion)

@@ -22,7 +22,12 @@ from arima_assets.defs.deployment import (
 )
 from arima_assets.defs.tracking import EXPERIMENT_NAME, mlflow_resource
 from arima_assets.environment import redact_uri
-from arima_assets.registry.runs import end_runs_left_running, running_runs_by_tag
+from arima_assets.registry.runs import (
+    DAGSTER_RUN_TAG,
+    ISBN_DAGSTER_RUN_TAG,
+    end_runs_left_running,
+    running_runs_by_tag,
+)
 from arima_assets.store import ModelStore, open_model_store
 from arima_assets.store_backends import join_location
 
@@ -249,7 +254,8 @@ def end_mlflow_runs_of_ended_dagster_runs(instance: dg.DagsterInstance, tracking
     experiment = client.get_experiment_by_name(EXPERIMENT_NAME)
     if experiment is None:
         return []
-    running = running_runs_by_tag(client, [experiment.experiment_id], "dagster_run_id")
+    # the Dagster run's own MLflow run, and the nested ISBN runs a killed worker left RUNNING
+    running = running_runs_by_tag(client, [experiment.experiment_id], DAGSTER_RUN_TAG, ISBN_DAGSTER_RUN_TAG)
     running.pop(current, None)
     if not running:
         return []

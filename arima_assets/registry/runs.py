@@ -17,6 +17,8 @@ from arima_assets.registry.owners import REAPED_TAG, current_owner_tags
 from arima_assets.registry.records import DECISION_FILE, PAYLOAD_FILE, RECORD_FILE
 
 __all__ = [
+    "DAGSTER_RUN_TAG",
+    "ISBN_DAGSTER_RUN_TAG",
     "REUSE_RUN_NAME",
     "REUSED_DECISIONS_FILE",
     "SUMMARY_METRICS",
@@ -29,13 +31,19 @@ SUMMARY_METRICS = ("reused_models", "newly_trained_models", "reuse_rate", "fit_s
 #: Run name and artifact of the one run a call logs for the ISBNs it reused without launching a run.
 REUSE_RUN_NAME = "reused-without-run"
 REUSED_DECISIONS_FILE = "reused_decisions.json"
+#: dagster-mlflow's tag of a Dagster run's own MLflow run. Each step process of the run resumes the latest run that
+#: carries it, so no other run may: a nested ISBN run with it was resumed by the next step and never finished.
+DAGSTER_RUN_TAG = "dagster_run_id"
+#: The Dagster run a nested per-ISBN run was logged by.
+ISBN_DAGSTER_RUN_TAG = "arima/dagster_run_id"
 _BATCH_PARAMS = 100
 _MAX_RUNNING_SEARCH = 1000
 _END_STATUSES = ("FINISHED", "FAILED", "KILLED")
 
 
-def running_runs_by_tag(client: MlflowClient, experiment_ids: list[str], tag: str) -> dict[str, list[str]]:
-    """The RUNNING runs of `experiment_ids` that carry tag `tag`: its value -> their run ids (at most 1000 runs)."""
+def running_runs_by_tag(client: MlflowClient, experiment_ids: list[str], *tags: str) -> dict[str, list[str]]:
+    """The RUNNING runs of `experiment_ids` that carry one of `tags`: its value -> their run ids (one search, at
+    most 1000 runs)."""
     if not experiment_ids:
         return {}
     running = client.search_runs(
@@ -46,7 +54,7 @@ def running_runs_by_tag(client: MlflowClient, experiment_ids: list[str], tag: st
     )
     found: dict[str, list[str]] = {}
     for run in running:
-        value = run.data.tags.get(tag)
+        value = next((run.data.tags[tag] for tag in tags if run.data.tags.get(tag)), None)
         if value:
             found.setdefault(value, []).append(run.info.run_id)
     return found
@@ -115,12 +123,18 @@ class RunLog:
             The new run's id.
 
         Raises:
-            ValueError: Bad isbn, key, non-numeric metric, non-JSON payload/decision (message names which).
+            ValueError: Bad isbn, key, non-numeric metric, non-JSON payload/decision, or a `DAGSTER_RUN_TAG` tag
+                (message names which).
             RegistryError: MLflow failed (the run, if created, is marked FAILED).
         """
         isbn = inputs.check_isbn(isbn)
         if parent_run_id is not None:
             inputs.check_run_id(parent_run_id, "parent_run_id")
+        if tags and DAGSTER_RUN_TAG in tags:
+            raise ValueError(
+                f"tag {DAGSTER_RUN_TAG!r} marks a Dagster run's own MLflow run (dagster-mlflow resumes the latest run "
+                f"carrying it); tag the ISBN run with {ISBN_DAGSTER_RUN_TAG!r} instead"
+            )
         run_params = inputs.param_values(params)
         run_metrics = inputs.metric_values(metrics)
         decision_json = inputs.to_json(decision, "decision")

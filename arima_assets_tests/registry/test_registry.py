@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlparse
 
 import mlflow
 import pandas as pd
 import pytest
+from dagster_mlflow.resources import MlFlow
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from arima_assets.forecasting import ArimaModel
@@ -25,6 +28,7 @@ from arima_assets.registry import (
 )
 from arima_assets.registry._inputs import MAX_PAYLOAD_BYTES
 from arima_assets.registry.records import PAYLOAD_FILE
+from arima_assets.registry.runs import ISBN_DAGSTER_RUN_TAG
 
 DECISION = {"action": "retrain", "reasons": ["model age 400 days > 365", "drift p=0.003"]}
 PARAMS = {"config": {"horizon": 13, "trials": 4}, "spec": {"order": [1, 1, 0], "trend": "n"}, "ar.L1": -0.41}
@@ -76,6 +80,38 @@ def test_log_isbn_run_is_a_finished_child_of_the_parent_with_params_metrics_and_
     assert decision == DECISION
 
 
+def test_a_later_step_process_resumes_the_dagster_runs_mlflow_run_not_a_nested_isbn_run(registry, isbn):
+    """dagster-mlflow's resource, started again by each step process of a Dagster run, resumes the latest MLflow run
+    tagged with that run's id; an ISBN run logged in between by the model step must not be the one it finds."""
+    dagster_run_id = "5e1d0a3c-0000-4000-8000-00000000f00d"
+    step_context = SimpleNamespace(
+        log=logging.getLogger("dagster_mlflow"),
+        dagster_run=SimpleNamespace(job_name="__ASSET_JOB"),
+        run_id=dagster_run_id,
+        resource_config={"experiment_name": registry.experiment_name, "mlflow_tracking_uri": registry.tracking_uri},
+    )
+    MlFlow(step_context)  # the model step's process starts the Dagster run's MLflow run
+    parent = mlflow.active_run().info.run_id
+    nested = registry.log_isbn_run(
+        isbn,
+        parent_run_id=parent,
+        payload=None,
+        params=PARAMS,
+        metrics=METRICS,
+        tags={ISBN_DAGSTER_RUN_TAG: dagster_run_id, "isbn": isbn},
+        decision=DECISION,
+    )
+    mlflow.end_run()  # the step's process is over
+
+    MlFlow(step_context)  # the forecast step's process
+
+    assert mlflow.active_run().info.run_id == parent
+    mlflow.end_run()
+    runs = {run_id: registry.client.get_run(run_id) for run_id in (parent, nested)}
+    assert runs[parent].info.status == "FINISHED" and runs[parent].info.run_name == "__ASSET_JOB"
+    assert runs[nested].info.run_name == f"isbn-{isbn}", "the ISBN run keeps its name"
+
+
 def test_log_isbn_run_for_a_reused_model_logs_no_model(registry, isbn):
     run_id = registry.log_isbn_run(
         isbn,
@@ -122,6 +158,7 @@ def test_log_summary_requires_the_four_summary_metrics(registry):
         ({"decision": ["retrain"]}, r"decision must be a JSON-serialisable dict, got list"),
         ({"payload": {"params": [float("nan")]}}, r"payload is not JSON-serialisable"),
         ({"parent_run_id": ""}, r"parent_run_id must be a non-empty MLflow run id"),
+        ({"tags": {"dagster_run_id": "r1"}}, r"tag 'dagster_run_id' marks a Dagster run's own MLflow run"),
     ],
 )
 def test_log_isbn_run_rejects_bad_input_before_creating_a_run(registry, isbn, kwargs, message):

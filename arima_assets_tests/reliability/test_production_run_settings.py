@@ -21,6 +21,7 @@ from arima_assets.defs.deployment import (
 from arima_assets.defs.resources import arima_config_resource, end_mlflow_runs_of_ended_dagster_runs
 from arima_assets.defs.tracking import EXPERIMENT_NAME
 from arima_assets.registry.owners import REAPED_TAG
+from arima_assets.registry.runs import ISBN_DAGSTER_RUN_TAG
 
 TAGGING_LAUNCHER = {"module": "arima_assets.defs.deployment", "class": "SettingsTaggingRunLauncher"}
 
@@ -126,6 +127,7 @@ def test_mlflow_runs_of_ended_dagster_runs_are_ended_and_live_ones_left_alone(tm
             for name, run_id in {**dagster_runs, "current": current.run_id, "unknown": "f" * 36}.items()
         }
         untagged = client.create_run(experiment_id).info.run_id
+        nested = client.create_run(experiment_id, tags={ISBN_DAGSTER_RUN_TAG: dagster_runs["FAILURE"]}).info.run_id
 
         ended = end_mlflow_runs_of_ended_dagster_runs(instance, uri, current.run_id)
 
@@ -138,7 +140,8 @@ def test_mlflow_runs_of_ended_dagster_runs_are_ended_and_live_ones_left_alone(tm
         "current": "RUNNING",
         "unknown": "RUNNING",  # no such Dagster run here: not ours to judge
     }
-    assert sorted(ended) == sorted(mlflow_runs[name] for name in ("FAILURE", "CANCELED", "SUCCESS"))
+    assert client.get_run(nested).info.status == "FAILED", "an ISBN run a killed worker left RUNNING is ended too"
+    assert sorted(ended) == sorted([nested, *(mlflow_runs[name] for name in ("FAILURE", "CANCELED", "SUCCESS"))])
     assert client.get_run(untagged).info.status == "RUNNING"
     why = client.get_run(mlflow_runs["FAILURE"]).data.tags[REAPED_TAG]
     assert f"its Dagster run {dagster_runs['FAILURE']} ended FAILURE" in why and why.endswith("marked FAILED")

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import signal
 from collections import Counter
+from typing import Any
 
 import dagster as dg
 import pytest
 from mlflow import MlflowClient
 
 from arima_assets.data.catalogue import CATALOGUE
+from arima_assets.defs.tracking import EXPERIMENT_NAME
+from arima_assets.registry.runs import DAGSTER_RUN_TAG, ISBN_DAGSTER_RUN_TAG
 from arima_assets_tests.services.stack import ProductionStack, server_setting, wait_until
 
 pytestmark = pytest.mark.services
@@ -48,6 +51,18 @@ def _champions(stack: ProductionStack) -> dict[str, list[str]]:
     for model in client.search_registered_models(max_results=1000):
         versions = [str(v.version) for v in client.search_model_versions(f"name = '{model.name}'")]
         found[model.name] = {"versions": versions, "champion": str(model.aliases.get("champion") or "")}
+    return found
+
+
+def _mlflow_runs_by_dagster_run(stack: ProductionStack) -> dict[str, dict[str, list[Any]]]:
+    """Dagster run id -> its own MLflow run(s) ("own") and the nested ISBN runs it logged ("nested")."""
+    client = MlflowClient(tracking_uri=stack.env["MLFLOW_TRACKING_URI"], registry_uri=stack.env["MLFLOW_TRACKING_URI"])
+    experiment = client.get_experiment_by_name(EXPERIMENT_NAME)
+    found: dict[str, dict[str, list[Any]]] = {}
+    for run in client.search_runs([experiment.experiment_id], max_results=1000):
+        for kind, tag in (("own", DAGSTER_RUN_TAG), ("nested", ISBN_DAGSTER_RUN_TAG)):
+            if tag in run.data.tags:
+                found.setdefault(run.data.tags[tag], {"own": [], "nested": []})[kind].append(run)
     return found
 
 
@@ -130,6 +145,12 @@ def test_a_backfill_of_12_isbns_runs_on_two_celery_workers_and_restarts_lose_no_
     champions = _champions(stack)
     assert set(champions) == {f"arima-{isbn}" for isbn in SAMPLE_ISBNS}
     assert all(entry["versions"] == ["1"] and entry["champion"] == "1" for entry in champions.values()), champions
+    mlflow_runs = _mlflow_runs_by_dagster_run(stack)
+    for run in succeeded:  # each step's process resumes the run's own MLflow run; the last step's hook finishes it
+        own, nested = mlflow_runs[run.run_id]["own"], mlflow_runs[run.run_id]["nested"]
+        assert [(r.info.status, r.info.run_name) for r in own] == [("FINISHED", run.job_name)], own
+        assert {r.info.status for r in nested} == {"FINISHED"}, nested
+        assert {r.info.run_name for r in nested} == {f"isbn-{isbn}" for isbn in _run_isbns(run, stack)}
     by_worker = _model_steps_by_worker(stack)
     assert sum(by_worker.values()) == len(succeeded), "one model step per run, each over its range of ISBNs"
     assert set(by_worker) == {f"worker1-{stack.tag}", f"worker2-{stack.tag}"}, by_worker  # both did fits
