@@ -50,7 +50,8 @@ zeros (on real intermittent series the MASE search served forecasts 62 % below t
 and erratic series keep CV MASE: there median and mean forecasts nearly agree (median |bias| 3 % on M4 validation
 windows either way), and RMSSE scored worse on the M4 validation windows (benchmarks/RESULTS.md, issue 19). CV MASE
 is reported in any case (`TuningResult.cv_mase`). A candidate whose forecast is flat zero is not served when the
-title sold in the last 13 weeks (the next one is).
+title sold in the last 13 weeks (the next one is); when the best candidates all forecast zero so, the best-ranked
+intermittent model is (Croston-SBA or TSB: above zero after any sale), not FALLBACK_SPEC, which would too.
 
 Defaults were chosen on M4 Weekly *validation* windows (each training series minus its last 13 weeks,
 scored on those 13 weeks; 60 series; the competition test set was not used), mean MASE (Naive 3.262):
@@ -584,13 +585,15 @@ def _serve(
     ranked: list[_Scored], windows: _Windows, settings: TuningSettings, study: optuna.Study, series: WeeklySeries
 ) -> tuple[_Scored, _Fitted, str | None]:
     """The best of the first `_MAX_CANDIDATES` ranked specs that can be fitted without the holdout and on the
-    final window, else FALLBACK_SPEC; with the reason it is not the best (None when it is).
+    final window (and forecast above zero if the title sold in the last 13 weeks), else an intermittent model when
+    some forecast zero so, else FALLBACK_SPEC; with the reason it is not the best (None when it is).
 
     Raises:
         RuntimeError: even FALLBACK_SPEC cannot be fitted (the message names the series and the search's failures).
     """
     failures: list[str] = []
     sold_recently = bool(np.any(windows.final.values[-_RECENT_WEEKS:] > 0))
+    zero_forecasts = 0
     for candidate in ranked[:_MAX_CANDIDATES]:
         try:
             fitted = _holdout_and_final(candidate, windows, settings.maxiter)
@@ -598,6 +601,7 @@ def _serve(
             failures.append(f"{candidate.spec.label()} failed on the full data: {exc}")
             continue
         if sold_recently and _flat_zero(fitted.model, settings.horizon):
+            zero_forecasts += 1
             failures.append(
                 f"{candidate.spec.label()} forecasts zero although the title sold in the last {_RECENT_WEEKS} weeks"
             )
@@ -607,6 +611,10 @@ def _serve(
             fitted,
             f"runner-up {candidate.spec.label()} used: " + "; ".join(failures) if failures else None,
         )
+    if zero_forecasts:  # FALLBACK_SPEC would forecast zero too on such a series
+        served = _positive_intermittent(ranked, windows, settings, failures)
+        if served is not None:
+            return served
     reason = "; ".join(failures) if failures else _all_failed_reason(study)
     try:
         candidate = _scored(FALLBACK_SPEC, windows.search, settings)
@@ -621,6 +629,39 @@ def _serve(
             f"({len(series)} weeks ending {series.last}; search window {len(windows.search)} weeks): {exc}. "
             f"Search: {reason}"
         ) from exc
+
+
+def _positive_intermittent(
+    ranked: list[_Scored], windows: _Windows, settings: TuningSettings, failures: list[str]
+) -> tuple[_Scored, _Fitted, str] | None:
+    """For a title that sold recently whose best specs all failed or forecast zero: the best-ranked intermittent
+    model (Croston-SBA first when none was scored), whose forecast stays above zero after a sale; None when none
+    fits. Appends what failed to `failures`."""
+    scored = [c for c in ranked if isinstance(c.spec, IntermittentSpec)]
+    tried = {c.spec for c in ranked[:_MAX_CANDIDATES]}
+    candidates = [c for c in scored if c.spec not in tried] or [
+        spec for spec in INTERMITTENT_SPECS if spec not in tried
+    ]
+    for candidate in candidates:
+        if not isinstance(candidate, _Scored):  # not scored by the search (a smooth series): scored here
+            try:
+                candidate = _scored(candidate, windows.search, settings)
+            except _FIT_ERRORS:
+                candidate = _Scored(candidate, math.nan)
+        try:
+            fitted = _holdout_and_final(candidate, windows, settings.maxiter)
+        except _FIT_ERRORS as exc:
+            failures.append(f"{candidate.spec.label()} failed on the full data: {exc}")
+            continue
+        if _flat_zero(fitted.model, settings.horizon):
+            failures.append(f"{candidate.spec.label()} forecasts zero")
+            continue
+        return (
+            candidate,
+            fitted,
+            f"{candidate.spec.label()} used (sold in the last {_RECENT_WEEKS} weeks): " + ("; ".join(failures)),
+        )
+    return None
 
 
 def _flat_zero(model: ArimaModel | IntermittentModel, horizon: int) -> bool:

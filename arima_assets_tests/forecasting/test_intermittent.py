@@ -112,6 +112,25 @@ def test_a_title_that_sold_recently_never_gets_a_flat_zero():
     assert result.model.forecast(13, level=())["mean"].max() > 0.01
 
 
+#: Weekly cases of r-cran-surveillance's `m1` (its first 170 weeks; week -> count, every other week 0): an outbreak,
+#: then a case every few months, the last one 13 weeks before the end. Its three best specs all forecast zero.
+OUTBREAK_THEN_RARE = {1: 3, 2: 1, 4: 5, 5: 1, 6: 6, 7: 15, 8: 11, 9: 9, 10: 10, 11: 8, 12: 6, 13: 13, 14: 11, 15: 13}
+OUTBREAK_THEN_RARE |= {16: 17, 17: 12, 18: 5, 20: 1, 23: 1, 59: 1, 71: 1, 72: 1, 73: 1, 74: 1, 83: 1, 157: 1}
+
+
+def test_when_every_best_spec_forecasts_zero_after_a_recent_sale_an_intermittent_model_is_served():
+    values = np.zeros(170)
+    values[list(OUTBREAK_THEN_RARE)] = list(OUTBREAK_THEN_RARE.values())
+    y = pd.Series(values, index=WEEKS[: values.size])
+
+    result = tune_model(y, TuningSettings(n_trials=8, patience=10))
+
+    assert result.spec.label() in ("TSB", "Croston-SBA"), result.fallback_reason
+    assert result.fallback_reason.count("forecasts zero although the title sold in the last 13 weeks") == 3
+    assert result.model.forecast(13, level=())["mean"].min() > 1e-6
+    assert np.isfinite(result.cv_score), "scored by the search's CV like any served spec"
+
+
 def test_the_decision_engine_judges_an_intermittent_champion_from_its_checkpoint():
     from datetime import UTC, datetime
 
