@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from dateutil.easter import easter
 
-__all__ = ["CATALOGUE", "Level", "SampleTitle"]
+__all__ = ["CATALOGUE", "LONG_TAIL", "Level", "SampleTitle"]
 
 Level = Callable[[pd.DatetimeIndex, np.random.Generator], np.ndarray]
 
@@ -154,6 +154,181 @@ def _growing_picture_book(weeks: pd.DatetimeIndex, rng: np.random.Generator) -> 
     world_book_day = 1 + 1.5 * _bump(weeks, 3, 5, 5)
     return 40 * np.exp(0.15 * _years(weeks)) * _christmas(weeks, 2.0) * world_book_day
 
+
+def _long_tail(
+    rate: float,
+    *,
+    christmas: float = 0.0,
+    yearly_change: float = 0.0,
+    peak: tuple[int, int, float] | None = None,
+    wakes_up: tuple[str, float] | None = None,
+) -> Level:
+    """A slow seller: `rate` copies a week on average (most weeks sell none below about 1 a week), a Christmas
+    lift, a yearly growth or decline, a yearly peak (month, day, height) and a lasting change from a date."""
+
+    def level(weeks: pd.DatetimeIndex, rng: np.random.Generator) -> np.ndarray:
+        out = rate * np.exp(np.log1p(yearly_change) * _years(weeks)) * _christmas(weeks, christmas)
+        if peak is not None:
+            out = out * (1 + peak[2] * _bump(weeks, peak[0], peak[1], 21))
+        if wakes_up is not None:
+            out = out * _step(weeks, *wakes_up)
+        return out
+
+    return level
+
+
+def _slow(
+    isbn: str, title: str, author: str, imprint: str, product_class: str, rrp: float, level: Level, behaviour: str
+) -> SampleTitle:
+    """A long-tail paperback of the sample (publisher group Fieldfare for the Fieldfare and Hollin Press imprints,
+    else Meridian)."""
+    group = "Fieldfare" if imprint in ("Fieldfare", "Hollin Press") else "Meridian"
+    return SampleTitle(isbn, title, author, "Paperback", imprint, group, product_class, rrp, level, behaviour)
+
+
+#: The long tail: most titles of a real catalogue sell a few copies a week or fewer, with many weeks of none.
+LONG_TAIL: tuple[SampleTitle, ...] = (
+    _slow(
+        "9781915304124",
+        "Salt and Heather: Poems",
+        "Morag Lennie",
+        "Hollin Press",
+        "P1.1 Poetry",
+        9.99,
+        _long_tail(0.6, christmas=1.0),
+        "Poetry backlist: ~0.6 a week, doubling before Christmas.",
+    ),
+    _slow(
+        "9781846231179",
+        "A History of Wrexley Parish",
+        "Canon T. Hale",
+        "Hollin Press",
+        "H4.1 Local History",
+        12.99,
+        _long_tail(0.3, peak=(8, 5, 2.0)),
+        "Local history: ~0.3 a week, a summer-visitor peak x3.",
+    ),
+    _slow(
+        "9781915478030",
+        "Ordinal Methods in Sheaf Theory",
+        "R. Okonkwo",
+        "Hollin Press",
+        "S5.1 Mathematics",
+        45.00,
+        _long_tail(0.12),
+        "Academic monograph: a handful of copies a year.",
+    ),
+    _slow(
+        "9781784712068",
+        "The Allotment Kitchen",
+        "Jean Bartle",
+        "Fieldfare",
+        "T9.1 Cookery",
+        16.99,
+        _long_tail(1.6, christmas=0.6, yearly_change=-0.10),
+        "Cookbook backlist: ~1.6 a week falling 10 %/year, a Christmas lift.",
+    ),
+    _slow(
+        "9781909356634",
+        "Dead Reckoning",
+        "Cal Maddox",
+        "Saltmarsh",
+        "F2.1 Crime, Thriller & Adventure",
+        8.99,
+        _long_tail(2.5, yearly_change=-0.25),
+        "Faded thriller: ~2.5 a week falling 25 %/year, so the last years are mostly weeks without a sale.",
+    ),
+    _slow(
+        "9781857445305",
+        "Fair Isle Knitting Patterns",
+        "Ailsa Ross",
+        "Fieldfare",
+        "T8.2 Crafts",
+        14.99,
+        _long_tail(0.8, peak=(11, 1, 1.5)),
+        "Craft title: ~0.8 a week, an autumn knitting season x2.5.",
+    ),
+    _slow(
+        "9781845139025",
+        "Walks in the Marcher Hills",
+        "D. Price",
+        "Fieldfare",
+        "W3.2 Walking Guides",
+        10.99,
+        _long_tail(0.5, peak=(5, 20, 2.5)),
+        "Walking guide: ~0.5 a week, a late-spring peak x3.5.",
+    ),
+    _slow(
+        "9781783440160",
+        "Little Otter Can't Sleep",
+        "Pip Merriman",
+        "Saltmarsh",
+        "Y1.1 Picture Books",
+        6.99,
+        _long_tail(1.0, christmas=2.0),
+        "Picture book backlist: ~1 a week, x3 before Christmas.",
+    ),
+    _slow(
+        "9781907794186",
+        "Chess Openings for Club Players",
+        "Viktor Amsel",
+        "Fieldfare",
+        "W5.4 Games",
+        17.99,
+        _long_tail(0.4),
+        "Hobby title: ~0.4 a week all year round.",
+    ),
+    _slow(
+        "9781910523735",
+        "The Glass Orchard",
+        "Ilse Varga (tr. N. Hart)",
+        "Saltmarsh",
+        "F1.1 General & Literary Fiction",
+        9.99,
+        _long_tail(0.25, wakes_up=("2024-03-02", 8.0)),
+        "Translated novel that wakes up: ~0.25 a week until a prize longlisting on 2024-03-02, then ~2 a week.",
+    ),
+    _slow(
+        "9781851246083",
+        "Introductory Economics (2nd ed.)",
+        "H. Whitlow",
+        "Hollin Press",
+        "J1.1 Textbooks",
+        24.99,
+        _long_tail(4.0, yearly_change=-0.35, peak=(9, 20, 2.0)),
+        "Superseded textbook: ~4 a week at first with a September term peak, falling 35 %/year.",
+    ),
+    _slow(
+        "9781845947217",
+        "Field Notes on British Birds",
+        "E. Marsh",
+        "Fieldfare",
+        "W2.1 Natural History",
+        11.99,
+        _long_tail(0.2, peak=(4, 15, 2.0)),
+        "Nature backlist: ~0.2 a week, a spring peak.",
+    ),
+    _slow(
+        "9781845230760",
+        "Welsh Phrases for Travellers",
+        "Siân Pugh",
+        "Fieldfare",
+        "W4.1 Phrasebooks",
+        6.99,
+        _long_tail(0.35, peak=(7, 15, 2.5)),
+        "Phrasebook: ~0.35 a week, a summer-holiday peak x3.5.",
+    ),
+    _slow(
+        "9781906214586",
+        "Model Railway Layouts",
+        "Gordon Pike",
+        "Hollin Press",
+        "W5.2 Model Making",
+        19.99,
+        _long_tail(0.5, christmas=1.5),
+        "Hobby gift: ~0.5 a week, x2.5 before Christmas.",
+    ),
+)
 
 CATALOGUE: tuple[SampleTitle, ...] = (
     SampleTitle(
@@ -323,5 +498,6 @@ CATALOGUE: tuple[SampleTitle, ...] = (
             "spikes in early March."
         ),
     ),
+    *LONG_TAIL,
 )
-"""The synthetic titles of the sample, in file order."""
+"""The synthetic titles of the sample, in file order: twelve steady sellers, then the long tail."""

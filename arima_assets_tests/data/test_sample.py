@@ -2,10 +2,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from arima_assets.data.catalogue import CATALOGUE
+from arima_assets.data.catalogue import CATALOGUE, LONG_TAIL
 from arima_assets.data.isbn import is_valid_isbn13
 from arima_assets.data.nielsen import REQUIRED_COLUMNS, load_sales
 from arima_assets.data.sample import SAMPLE_PATH, generate_sample, main, sample_csv_text
+from arima_assets.forecasting.demand import classify_demand
 from arima_assets_tests.data.conftest import ALCHEMIST, CHILDRENS_CLASSIC, OUT_OF_PRINT, TV_ADAPTATION
 
 
@@ -32,7 +33,7 @@ def test_main_rewrites_the_same_bytes(tmp_path, capsys):
 
 
 def test_sample_is_small_and_in_nielsen_format(sample):
-    assert SAMPLE_PATH.stat().st_size < 1_000_000
+    assert SAMPLE_PATH.stat().st_size < 1_500_000
     assert list(sample.columns) == list(REQUIRED_COLUMNS)
     assert (sample["Volume"] > 0).all()  # weeks without sales have no row
     np.testing.assert_allclose(sample["ASP"], (sample["Value"] / sample["Volume"]).round(2), atol=0.006)
@@ -48,10 +49,26 @@ def test_sample_loads_with_the_promised_content(loaded):
     assert loaded.last_week == pd.Timestamp("2024-07-20")
     for isbn in isbns:
         series = loaded.weekly_series(isbn)
-        assert len(series) >= 520, isbn
+        assert len(series) >= 500, isbn  # from its first sale: a slow seller's first copy may come weeks in
         assert series.index[-1] == pd.Timestamp("2024-07-20")
-    medians = [loaded.weekly_series(isbn).median() for isbn in isbns]
+    steady = [title.isbn for title in CATALOGUE if title not in LONG_TAIL]
+    medians = [loaded.weekly_series(isbn).median() for isbn in steady]
     assert min(medians) >= 5 and max(medians) <= 5000
+
+
+def test_most_of_the_sample_is_a_long_tail_of_slow_sellers(loaded):
+    """As in a real export, most titles sell a few copies a week or fewer and most of their weeks none."""
+    classes = {isbn: classify_demand(loaded.weekly_series(isbn).to_numpy()).label for isbn in loaded.isbns()}
+    slow = {isbn for isbn, label in classes.items() if label in ("intermittent", "lumpy")}
+    assert slow == {title.isbn for title in LONG_TAIL}, classes
+    assert len(slow) > len(classes) / 2
+    for isbn in slow:
+        series = loaded.weekly_series(isbn)
+        assert series.mean() < 3 and (series == 0).mean() > 0.3, isbn
+    # and among them titles that sell a few copies a year, and one that wakes up (a prize longlisting)
+    assert min(loaded.weekly_series(isbn).mean() for isbn in slow) < 0.2
+    woke = loaded.weekly_series("9781910523735")
+    assert woke.iloc[-20:].mean() > 4 * woke.iloc[:-30].mean()
 
 
 def test_sample_behaviours(loaded):
@@ -73,14 +90,16 @@ def test_sample_behaviours(loaded):
     assert any((loaded.weekly_series(i).iloc[:-70] == 0).any() for i in loaded.isbns() if i != OUT_OF_PRINT)
 
 
-def test_default_rule_ends_the_stopped_title_at_its_last_sale(loaded):
-    """absent_weeks="unknown" (default) invents no trailing zeros: only the title that stopped selling is shorter."""
+def test_default_rule_ends_the_stopped_title_at_its_last_sale(loaded, sample):
+    """absent_weeks="unknown" (default) invents no trailing zeros: a title ends at its own last reported week."""
     default = load_sales(SAMPLE_PATH)
     assert default.absent_weeks == "unknown"
     assert default.weekly_series(OUT_OF_PRINT).index[-1] == pd.Timestamp("2023-03-18")
+    last_sale = pd.to_datetime(sample["End Date"]).groupby(sample["ISBN"]).max()
     for isbn in default.isbns():
-        if isbn != OUT_OF_PRINT:
-            pd.testing.assert_series_equal(default.weekly_series(isbn), loaded.weekly_series(isbn))
+        series = default.weekly_series(isbn)
+        assert series.index[-1] == last_sale[isbn], isbn
+        pd.testing.assert_series_equal(series, loaded.weekly_series(isbn).loc[: last_sale[isbn]])
 
 
 @pytest.mark.parametrize("absent_weeks", ["unknown", "zero"])

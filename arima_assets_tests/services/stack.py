@@ -40,8 +40,8 @@ QUICK_SEARCH = {
     "ARIMA_SEARCH_SPACE": "arima",
     "ARIMA_MAX_TRAIN_WEEKS": "260",
     "ARIMA_TIME_BUDGET_SECONDS": "10",
-    # 12 sample ISBNs in runs of 6: two runs, so both Celery workers fit, and a batch's kill is exercised
-    "ARIMA_BATCH_SIZE": "6",
+    # the 26 sample ISBNs in runs of 13: two runs, so both Celery workers fit, and a batch's kill is exercised
+    "ARIMA_BATCH_SIZE": "13",
 }
 
 

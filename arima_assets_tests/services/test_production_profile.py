@@ -1,6 +1,6 @@
 """The production profile on real services: Dagster and MLflow on Postgres, fits on two Celery workers.
 
-Each test builds a fresh deployment (own databases, own Celery queue) on the shipped 12-ISBN sample, with
+Each test builds a fresh deployment (own databases, own Celery queue) on the shipped 26-ISBN sample, with
 a short search so that the fits take seconds.
 """
 
@@ -96,7 +96,7 @@ def _runs(stack: ProductionStack) -> dict[str, str]:
         return {run.run_id: run.status.value for run in instance.get_runs()}
 
 
-def test_a_backfill_of_12_isbns_runs_on_two_celery_workers_and_restarts_lose_no_history(production_stack):
+def test_a_backfill_of_the_sample_runs_on_two_celery_workers_and_restarts_lose_no_history(production_stack):
     stack = production_stack
     autovacuum = server_setting("autovacuum")
     assert stack.init_report["postgres_autovacuum"] == autovacuum
@@ -110,7 +110,7 @@ def test_a_backfill_of_12_isbns_runs_on_two_celery_workers_and_restarts_lose_no_
     stack.start_webserver(port=3931)
     stack.wait_for_webserver()
     # the ingest sensor reads the sample and adds one partition per ISBN
-    wait_until(lambda: len(_isbn_partitions(stack)) == len(SAMPLE_ISBNS), 300, "12 isbn partitions")
+    wait_until(lambda: len(_isbn_partitions(stack)) == len(SAMPLE_ISBNS), 300, "an isbn partition per sample title")
 
     launched = stack.graphql(
         LAUNCH_BACKFILL,
@@ -135,7 +135,7 @@ def test_a_backfill_of_12_isbns_runs_on_two_celery_workers_and_restarts_lose_no_
         runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
         materialized = instance.get_materialized_partitions(dg.AssetKey("sales_forecast"))
     assert backfill.status.value in {"COMPLETED", "COMPLETED_SUCCESS"}, backfill.status
-    # runs of at most 6 ISBNs (ARIMA_BATCH_SIZE), covering every ISBN once; a run worker that did not start in time
+    # runs of at most 13 ISBNs (ARIMA_BATCH_SIZE), covering every ISBN once; a run worker that did not start in time
     # (a loaded machine) is failed by the run monitor and retried once, with the backfill's tag
     succeeded = [run for run in runs if run.status.value == "SUCCESS"]
     covered = [isbn for run in succeeded for isbn in _run_isbns(run, stack)]
