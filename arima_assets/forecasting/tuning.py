@@ -119,6 +119,7 @@ _FIT_ERRORS = (FitError, ValueError, np.linalg.LinAlgError)
 _BENCHMARK_MARGIN = 0.1
 _ANCHOR_SPECS = (ModelSpec(order=(0, 1, 1)), ModelSpec(order=(1, 1, 1), fourier_k=2), ModelSpec(order=(0, 1, 0)))
 _RECENT_WEEKS = 13  # a title that sold in its last 13 weeks never gets a flat-zero forecast
+_ZERO_AFTER_SALES = f"forecasts zero although the title sold in the last {_RECENT_WEEKS} weeks"
 
 
 @dataclass(frozen=True)
@@ -593,25 +594,15 @@ def _serve(
     """
     failures: list[str] = []
     sold_recently = bool(np.any(windows.final.values[-_RECENT_WEEKS:] > 0))
-    zero_forecasts = 0
     for candidate in ranked[:_MAX_CANDIDATES]:
-        try:
-            fitted = _holdout_and_final(candidate, windows, settings.maxiter)
-        except _FIT_ERRORS as exc:
-            failures.append(f"{candidate.spec.label()} failed on the full data: {exc}")
-            continue
-        if sold_recently and _flat_zero(fitted.model, settings.horizon):
-            zero_forecasts += 1
-            failures.append(
-                f"{candidate.spec.label()} forecasts zero although the title sold in the last {_RECENT_WEEKS} weeks"
+        fitted = _servable(candidate, windows, settings, sold_recently, failures)
+        if fitted is not None:
+            return (
+                candidate,
+                fitted,
+                f"runner-up {candidate.spec.label()} used: " + "; ".join(failures) if failures else None,
             )
-            continue
-        return (
-            candidate,
-            fitted,
-            f"runner-up {candidate.spec.label()} used: " + "; ".join(failures) if failures else None,
-        )
-    if zero_forecasts:  # FALLBACK_SPEC would forecast zero too on such a series
+    if any(failure.endswith(_ZERO_AFTER_SALES) for failure in failures):  # FALLBACK_SPEC would forecast zero too
         served = _positive_intermittent(ranked, windows, settings, failures)
         if served is not None:
             return served
@@ -648,20 +639,30 @@ def _positive_intermittent(
                 candidate = _scored(candidate, windows.search, settings)
             except _FIT_ERRORS:
                 candidate = _Scored(candidate, math.nan)
-        try:
-            fitted = _holdout_and_final(candidate, windows, settings.maxiter)
-        except _FIT_ERRORS as exc:
-            failures.append(f"{candidate.spec.label()} failed on the full data: {exc}")
-            continue
-        if _flat_zero(fitted.model, settings.horizon):
-            failures.append(f"{candidate.spec.label()} forecasts zero")
-            continue
-        return (
-            candidate,
-            fitted,
-            f"{candidate.spec.label()} used (sold in the last {_RECENT_WEEKS} weeks): " + ("; ".join(failures)),
-        )
+        fitted = _servable(candidate, windows, settings, True, failures)
+        if fitted is not None:
+            return (
+                candidate,
+                fitted,
+                f"{candidate.spec.label()} used (sold in the last {_RECENT_WEEKS} weeks): " + "; ".join(failures),
+            )
     return None
+
+
+def _servable(
+    candidate: _Scored, windows: _Windows, settings: TuningSettings, sold_recently: bool, failures: list[str]
+) -> _Fitted | None:
+    """`candidate` fitted without the holdout and on the final window (`_holdout_and_final`); None, with the reason
+    appended to `failures`, when a fit fails or it forecasts zero for a title that sold recently."""
+    try:
+        fitted = _holdout_and_final(candidate, windows, settings.maxiter)
+    except _FIT_ERRORS as exc:
+        failures.append(f"{candidate.spec.label()} failed on the full data: {exc}")
+        return None
+    if sold_recently and _flat_zero(fitted.model, settings.horizon):
+        failures.append(f"{candidate.spec.label()} {_ZERO_AFTER_SALES}")
+        return None
+    return fitted
 
 
 def _flat_zero(model: ArimaModel | IntermittentModel, horizon: int) -> bool:
